@@ -1,0 +1,133 @@
+"""Intake throughput: POST /api/v1/packages of the sample package (edoc_new.edxml, 359 KiB),
+each copy with its own DocumentId, against a fresh database.
+
+    python bench/bench_intake.py --backend sqlite -n 300 --concurrency 1
+    python bench/bench_intake.py --backend postgres -n 300 --concurrency 8 \
+        --postgres-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+The app runs in-process behind httpx's ASGI transport (no sockets), so the figure is the
+service itself: validation, auth, routing, the one-transaction store (package + delivery +
+outbox + audit), and the commit. Each intake is durable when its 202 is returned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from gateway.app import create_app
+from gateway.registry.service import RegistryService
+from gateway.settings import Settings
+
+SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "samples" / "edoc_new.edxml"
+DOCUMENT_ID = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT".encode()
+A80, H17 = "000.00.00.A80", "28.22.H17"
+
+
+async def admin_sql(url: str, sql: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, database=u.database
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def run(args: argparse.Namespace) -> None:
+    raw = SAMPLE.read_bytes()
+    assert raw.count(DOCUMENT_ID) == 1
+    packages = [
+        raw.replace(DOCUMENT_ID, f"{A80},2026/11/21,{n}/BENCH".encode())
+        for n in range(args.n + args.warmup)
+    ]
+    tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
+    dbname = None
+    if args.backend == "sqlite":
+        settings = Settings(data_dir=Path(tmp.name))
+    else:
+        from sqlalchemy.engine import make_url
+
+        dbname = f"gateway_bench_{uuid.uuid4().hex[:8]}"
+        await admin_sql(args.postgres_url, f'CREATE DATABASE "{dbname}"')
+        url = make_url(args.postgres_url).set(database=dbname)
+        settings = Settings(
+            data_dir=Path(tmp.name), database_url=url.render_as_string(hide_password=False)
+        )
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            async with app.state.db.sessionmaker() as session:
+                service = RegistryService(session, "bench")
+                for code in (A80, H17):
+                    from gateway.registry.schemas import AgencyIn, SystemIn
+
+                    await service.create_agency(AgencyIn(code=code, name=f"Bench {code}"))
+                _, key = await service.create_system(SystemIn(name="bench", agencies=[A80]))
+                await session.commit()
+            transport = httpx.ASGITransport(app=app)
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/xml"}
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                latencies: list[float] = []
+
+                async def post(body: bytes, record: bool) -> None:
+                    t0 = time.perf_counter()
+                    r = await client.post("/api/v1/packages", content=body, headers=headers)
+                    if r.status_code != 202 or r.json()["duplicate"]:
+                        raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:300]}")
+                    if record:
+                        latencies.append(time.perf_counter() - t0)
+
+                for body in packages[: args.warmup]:
+                    await post(body, False)
+                todo = packages[args.warmup :]
+                sem = asyncio.Semaphore(args.concurrency)
+
+                async def worker(body: bytes) -> None:
+                    async with sem:
+                        await post(body, True)
+
+                start = time.perf_counter()
+                await asyncio.gather(*(worker(b) for b in todo))
+                elapsed = time.perf_counter() - start
+        lat = sorted(latencies)
+        p95 = lat[int(len(lat) * 0.95) - 1]
+        print(
+            f"{args.backend}: {len(todo)} packages of {len(raw) / 1024:.0f} KiB, "
+            f"concurrency {args.concurrency}: {len(todo) / elapsed:.1f} packages/s "
+            f"({elapsed:.2f} s); latency median {statistics.median(lat) * 1000:.1f} ms, "
+            f"p95 {p95 * 1000:.1f} ms"
+        )
+    finally:
+        if dbname:
+            await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        tmp.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("-n", type=int, default=300, help="packages to time")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        help="an existing database to connect to for CREATE/DROP DATABASE",
+    )
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

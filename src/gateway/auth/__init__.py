@@ -1,0 +1,1 @@
+"""Authentication (API keys, forwarded client certificates) and authorisation of callers."""

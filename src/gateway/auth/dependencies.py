@@ -1,0 +1,73 @@
+"""FastAPI dependencies: who is calling (`CurrentPrincipal`, `CurrentSystem`, `CurrentOperator`,
+`AdminOperator`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from ..errors import Forbidden, Unauthenticated
+from ..settings import Settings
+from .service import AuthService, Principal, peer_is_trusted
+
+_bearer = HTTPBearer(auto_error=False, description="Khóa API: `Authorization: Bearer gw_…`")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (thay thế)")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def current_principal(
+    request: Request,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    key = bearer.credentials if bearer else api_key
+    identity = None
+    if not key and settings.client_cert_header:
+        identity = request.headers.get(settings.client_cert_header)
+        peer = request.client.host if request.client else None
+        if identity and not peer_is_trusted(peer, settings.trusted_proxies):
+            raise Unauthenticated("Chứng thư số chuyển tiếp từ nguồn không tin cậy")
+    if not key and not identity:
+        raise Unauthenticated()
+    # a short read-only session of its own: the request's unit of work (and, on SQLite, the
+    # write lock) starts only when the endpoint needs it, after e.g. validating the package
+    async with request.app.state.db.read_session() as session:
+        service = AuthService(session)
+        if key:
+            return await service.principal_for_key(key.strip())
+        return await service.principal_for_certificate(identity or "")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_system(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "system":
+        raise Forbidden("Thao tác này chỉ dành cho hệ thống của cơ quan")
+    return principal
+
+
+async def current_operator(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "operator":
+        raise Forbidden("Thao tác này chỉ dành cho người vận hành")
+    return principal
+
+
+async def admin_operator(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("Thao tác này cần quyền quản trị (admin)")
+    return principal
+
+
+CurrentSystem = Annotated[Principal, Depends(current_system)]
+CurrentOperator = Annotated[Principal, Depends(current_operator)]
+AdminOperator = Annotated[Principal, Depends(admin_operator)]

@@ -1,0 +1,153 @@
+"""`gateway axis …` (VXP credentials, registry sync) and `gateway connector`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import suppress
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db import Database, run_in_session
+from ..errors import GatewayError
+from ..settings import Settings, get_settings
+
+console = Console()
+err = Console(stderr=True)
+
+axis_app = typer.Typer(
+    help="National axis (VXP): SDK client credentials, registry sync from upstream.",
+    no_args_is_help=True,
+)
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # pragma: no cover - no user name in some containers
+        return "cli"
+
+
+@axis_app.command("secret")
+def secret_command(
+    system: Annotated[str, typer.Argument(help="agency system id or name")],
+    vxp_system_id: Annotated[
+        str | None,
+        typer.Option(help="the `systemid` of the SDK client (default: its only agency code)"),
+    ] = None,
+    revoke: Annotated[bool, typer.Option("--revoke", help="disable the credential")] = False,
+) -> None:
+    """Create or rotate (or --revoke) the VXP systemid + secret of an agency system.
+
+    The secret is printed only this once: put it in the SDK client's configuration.
+    """
+    from .service import issue_credential, revoke_credential
+
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> tuple[str, str | None]:
+        if revoke:
+            credential = await revoke_credential(session, system, _actor())
+            return credential.vxp_system_id, None
+        credential, secret = await issue_credential(
+            session, settings.secret_box(), system, vxp_system_id, _actor()
+        )
+        return credential.vxp_system_id, secret
+
+    try:
+        sid, secret = run_in_session(settings, work)
+    except GatewayError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(code=1) from None
+    if secret is None:
+        console.print(f"VXP credential of {sid} disabled")
+        return
+    console.print(f"systemid: {sid}")
+    console.print(f"secret:   {secret}")
+    err.print("the secret is shown only once; store it in the SDK client's configuration now")
+
+
+def _require_upstream(settings: Settings) -> None:
+    if not settings.upstream_url:
+        err.print("[red]GATEWAY_UPSTREAM_URL is not set[/red] (no national axis configured)")
+        raise typer.Exit(code=2)
+
+
+@axis_app.command("sync-agencies")
+def sync_command(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="add new agencies and apply changes (never deletes)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the diff as JSON")] = False,
+) -> None:
+    """Compare the registry with the national axis (getAgenciesList) and report the diff."""
+    from .connector import sync_agencies, upstream_client
+
+    settings = get_settings()
+    _require_upstream(settings)
+
+    async def main():  # type: ignore[no-untyped-def]
+        db = Database(settings)
+        try:
+            if settings.auto_migrate:
+                await db.migrate()
+            async with upstream_client(settings) as client:
+                return await sync_agencies(
+                    db,
+                    client,
+                    apply=apply,
+                    local_groups=settings.local_code_groups,
+                    actor=_actor(),
+                )
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(main())
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    for item in report.new:
+        console.print(f"+ {item['code']}  {item['name']}  ({item['delivery_mode']})")
+    for change in report.changed:
+        parts = ", ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in change["changes"].items())
+        console.print(f"~ {change['code']}  {parts}")
+    for code in report.missing:
+        console.print(f"? {code}  (có ở tỉnh, không có trên trục quốc gia — không xóa)")
+    console.print(report.summary())
+
+
+def connector_command() -> None:
+    """Run the national connector alone: forward upward, poll downward, sync the registry."""
+    from ..trust_runtime import build_trust
+    from .client import VxpClientError
+    from .connector import AxisContext, Connector, upstream_client
+    from .routing import UpstreamRouting
+
+    settings = get_settings()
+    _require_upstream(settings)
+
+    async def main() -> None:
+        db = Database(settings)
+        try:
+            if settings.auto_migrate:
+                await db.migrate()
+            ctx = AxisContext(
+                db=db,
+                settings=settings,
+                calendar=settings.office_calendar(),
+                routing=UpstreamRouting(enabled=True, local_groups=settings.local_code_groups),
+                signature_check=build_trust(settings).check,
+            )
+            async with upstream_client(settings) as client:
+                await Connector(ctx, client).run()
+        finally:
+            await db.dispose()
+
+    err.print(f"connector: {settings.upstream_system_id} → {settings.upstream_url}")
+    with suppress(KeyboardInterrupt, VxpClientError):  # pragma: no cover - interactive
+        asyncio.run(main())

@@ -1,0 +1,108 @@
+"""Tables of the national-axis protocol (VXP): credentials of SDK clients, the durable upstream
+forwarding queue, what the poller took from upstream, and receipt reports (updateStatus).
+
+There is no second package store: VXP messages are the packages and deliveries of
+gateway.packages. These tables only hold what the protocol adds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime, new_id, utcnow
+
+FORWARD_STATES = ("pending", "sent", "failed")
+RECEIPT_STATES = ("stored", "acked", "rejected")
+
+
+class VxpCredential(Base):
+    """The `systemid` + secret an SDK-based agency system signs its requests with.
+
+    The secret is an HMAC key the gateway must know in plain form, so it is sealed with
+    gateway.secretbox (never stored in clear, shown once when created or rotated).
+    """
+
+    __tablename__ = "axis_vxp_credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    system_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("agency_systems.id", ondelete="CASCADE"), unique=True
+    )
+    vxp_system_id: Mapped[str] = mapped_column(String(100), unique=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UpstreamForward(Base):
+    """One delivery to an out-of-province recipient, to be sent to the national axis.
+
+    Claimable work row (the outbox guarantee without a broker): written in the intake
+    transaction; a connector claims due rows by setting a lease (`lease_until`), sends the
+    package with sendEdoc and marks the row `sent` (recording the upstream DocId) — or moves
+    `next_attempt_at` forward with backoff; after the last attempt the row and its delivery
+    become `failed` for an operator. A connector that dies leaves its lease to expire.
+    """
+
+    __tablename__ = "axis_upstream_forwards"
+    __table_args__ = (Index("ix_axis_upstream_forwards_due", "state", "next_attempt_at"),)
+
+    delivery_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    package_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("packages.id", ondelete="CASCADE"), index=True
+    )
+    recipient_code: Mapped[str] = mapped_column(String(35))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    upstream_doc_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UpstreamReceipt(Base):
+    """A message the poller took from the national axis (one per upstream docId).
+
+    Written in the same transaction as the package it became (`stored`), then `acked` once
+    upstream accepted updateStatus(done): a crash in between is healed by acknowledging
+    again on the next poll, so each upstream message is stored exactly once.
+    """
+
+    __tablename__ = "axis_upstream_receipts"
+
+    upstream_doc_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_type: Mapped[str] = mapped_column(String(10))
+    package_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("packages.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(10), default="stored")
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReceiptReport(Base):
+    """An updateStatus call of a recipient system: done (the acknowledgement), fail (a failed
+    receipt, for the operators) or processing."""
+
+    __tablename__ = "axis_receipt_reports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    delivery_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    system_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("agency_systems.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,167 @@
+"""Queries of the delivery capability: outbox, the embedded queue, deliveries, notices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
+
+from ..packages.models import Delivery, Package
+from ..registry.models import Agency
+from .models import Notice, OutboxMessage, QueuedJob
+
+
+class DeliveryRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    # --- outbox ----------------------------------------------------------------------
+    async def claim_outbox(self, limit: int) -> list[OutboxMessage]:
+        """Unpublished rows, oldest first, locked for this transaction; rows another relay
+        holds are skipped (PostgreSQL). SQLite ignores the clause: its writers are serial."""
+        rows = await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows.all())
+
+    async def claim_outbox_peek(self) -> bool:
+        """Is anything unpublished? (a read, so an idle relay takes no lock)"""
+        first = await self.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.published_at.is_(None)).limit(1)
+        )
+        return first is not None
+
+    async def unpublished_count(self) -> int:
+        from sqlalchemy import func
+
+        return int(
+            await self.session.scalar(
+                select(func.count()).where(OutboxMessage.published_at.is_(None))
+            )
+            or 0
+        )
+
+    def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        self.session.add_all(messages)
+
+    # --- embedded queue ----------------------------------------------------------------
+    def add_jobs(self, rows: Sequence[QueuedJob]) -> None:
+        self.session.add_all(rows)
+
+    async def claim_jobs(self, now: datetime, limit: int) -> list[QueuedJob]:
+        rows = await self.session.scalars(
+            select(QueuedJob)
+            .where(
+                QueuedJob.state == "queued",
+                QueuedJob.available_at <= now,
+                (QueuedJob.locked_until.is_(None)) | (QueuedJob.locked_until < now),
+            )
+            .order_by(QueuedJob.urgent.desc(), QueuedJob.available_at, QueuedJob.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows.all())
+
+    async def next_available_at(self, now: datetime) -> datetime | None:
+        """When the next unclaimed job becomes available (None: nothing waiting)."""
+        return await self.session.scalar(
+            select(QueuedJob.available_at)
+            .where(
+                QueuedJob.state == "queued",
+                (QueuedJob.locked_until.is_(None)) | (QueuedJob.locked_until < now),
+            )
+            .order_by(QueuedJob.available_at)
+            .limit(1)
+        )
+
+    async def job(self, job_id: int) -> QueuedJob | None:
+        return await self.session.get(QueuedJob, job_id)
+
+    async def delete_job(self, job_id: int) -> None:
+        await self.session.execute(delete(QueuedJob).where(QueuedJob.id == job_id))
+
+    async def release_jobs(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(
+                update(QueuedJob)
+                .where(QueuedJob.id.in_(list(ids)))
+                .values(locked_until=None, locked_by=None)
+            )
+
+    async def dead_jobs(self, limit: int = 100) -> list[QueuedJob]:
+        rows = await self.session.scalars(
+            select(QueuedJob).where(QueuedJob.state == "dead").order_by(QueuedJob.id).limit(limit)
+        )
+        return list(rows.all())
+
+    # --- deliveries --------------------------------------------------------------------
+    async def delivery(self, delivery_id: str, *, lock: bool = False) -> Delivery | None:
+        stmt = select(Delivery).where(Delivery.id == delivery_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def package(self, package_id: str, *, with_raw: bool = False) -> Package | None:
+        stmt = select(Package).where(Package.id == package_id)
+        if with_raw:
+            stmt = stmt.options(undefer(Package.raw))
+        return await self.session.scalar(stmt)
+
+    async def agency(self, code: str) -> Agency | None:
+        return await self.session.get(Agency, code)
+
+    async def agencies(self, codes: Sequence[str]) -> dict[str, Agency]:
+        if not codes:
+            return {}
+        rows = await self.session.scalars(select(Agency).where(Agency.code.in_(list(codes))))
+        return {a.code: a for a in rows.all()}
+
+    async def deliveries(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        agency: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        lock: bool = False,
+    ) -> list[Delivery]:
+        stmt = select(Delivery)
+        if states:
+            stmt = stmt.where(Delivery.state.in_(list(states)))
+        if agency:
+            stmt = stmt.where(Delivery.recipient_code == agency)
+        if ids is not None:
+            stmt = stmt.where(Delivery.id.in_(list(ids)))
+        stmt = stmt.order_by(Delivery.updated_at, Delivery.id).offset(offset).limit(limit)
+        if lock:
+            stmt = stmt.with_for_update()
+        return list((await self.session.scalars(stmt)).all())
+
+    # --- notices -----------------------------------------------------------------------
+    def add_notice(self, notice: Notice) -> None:
+        self.session.add(notice)
+
+    async def notice(self, notice_id: str) -> Notice | None:
+        return await self.session.get(Notice, notice_id)
+
+    async def notices_for(
+        self, agency: str, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Notice]:
+        stmt = select(Notice).where(
+            Notice.agency_code == agency, Notice.state.in_(("available", "delivered"))
+        )
+        if after is not None:
+            at, last = after
+            stmt = stmt.where(
+                (Notice.created_at > at) | ((Notice.created_at == at) & (Notice.id > last))
+            )
+        stmt = stmt.order_by(Notice.created_at, Notice.id).limit(limit)
+        return list((await self.session.scalars(stmt)).all())

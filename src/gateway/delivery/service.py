@@ -1,0 +1,456 @@
+"""Delivery rules: the job handler that every transport runs, and the operator's actions.
+
+The job handler (`DeliveryHandler`), for a `document`/`status` job:
+
+1. load the delivery (a short read). Unknown, or no longer `pending` (delivered, acknowledged,
+   cancelled, failed) → done: a redelivered or duplicated job is a no-op;
+2. poll-mode recipient → the copy is in its inbox (`sent_at` set at intake; set now if missing,
+   e.g. the agency switched from push to poll) → done;
+3. push-mode recipient → bytes = the stored package + this gateway's TraceHeader, POSTed by
+   `attempt_push` (per-endpoint slots and circuit breaker, HMAC headers, the same delivery id
+   on every attempt) outside any transaction;
+4. record the attempt in its own transaction (committed before the runtime acknowledges the
+   job): attempts + 1, `last_error`; 2xx → `delivered` with `sent_at`, `delivered_at`,
+   `legal_received_at` and a `delivery.delivered` audit event; giving up (permanent 4xx, or the
+   retry budget spent) → `failed` with a `delivery.failed` audit event, and the runtime sends
+   the job to the dead-letter queue.
+
+`notice` jobs do the same for a notice to an original sender (gateway.delivery.notices): POST
+the JSON notice to a push-mode sender, or make it available in GET /notices.
+
+`DeliveryAdmin` (never commits): list deliveries, resend failed ones (singly or in bulk by
+agency; a new retry round through the outbox; audited with the reason), cancel them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import anyio.to_thread
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..audit.service import AuditLog
+from ..db import Database, utcnow
+from ..edxml import append_trace_header
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..ops.logging import request_id_var
+from ..ops.observe import observer_for
+from ..secretbox import SecretBox, SecretBoxError
+from ..settings import Settings
+from .backoff import RetryPolicy
+from .breaker import EndpointGuard
+from .jobs import DeliveryJob, HandlerResult
+from .models import OutboxMessage
+from .push import PushClient
+from .push_attempt import AttemptResult, PushTarget, attempt_push
+from .repository import DeliveryRepository
+from .uow import write_session
+
+log = logging.getLogger(__name__)
+
+DONE_STATES = ("delivered", "acknowledged", "cancelled", "failed")
+RESENDABLE = ("failed",)
+CANCELLABLE = ("failed", "pending")
+JSON_TYPE = "application/json"
+DUPLICATE_DELAY = timedelta(seconds=1)
+
+
+class DeliveryHandler:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        client: PushClient,
+        guard: EndpointGuard,
+        policy: RetryPolicy,
+        box: SecretBox | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.client = client
+        self.guard = guard
+        self.policy = policy
+        self.box = box or settings.secret_box()
+        self.calendar = settings.office_calendar()
+        self.clock = clock
+        self._in_flight: set[str] = set()
+
+    async def __call__(self, job: DeliveryJob) -> HandlerResult:
+        # a duplicate of a job this process is handling right now (a republished outbox row,
+        # a redelivery) waits instead of pushing the same copy twice at once; afterwards it
+        # finds the delivery done. (Across processes the recipient de-duplicates by id.)
+        if job.delivery_id in self._in_flight:
+            return HandlerResult.retry(
+                DUPLICATE_DELAY, "the same delivery is in flight here", count_attempt=False
+            )
+        self._in_flight.add(job.delivery_id)
+        token = request_id_var.set(job.request_id)  # logs join the intake request's
+        try:
+            if job.kind == "notice":
+                result = await self._notice(job)
+            else:
+                result = await self._delivery(job)
+            log.info(
+                "%s %s to %s (attempt %d): %s %s",
+                job.kind,
+                job.delivery_id,
+                job.recipient,
+                job.attempt,
+                result.kind,
+                result.reason,
+                extra={
+                    "delivery_id": job.delivery_id,
+                    "package_id": job.package_id,
+                    "recipient": job.recipient,
+                    "attempt": job.attempt,
+                    "outcome": result.kind,
+                },
+            )
+            return result
+        finally:
+            request_id_var.reset(token)
+            self._in_flight.discard(job.delivery_id)
+
+    def _secret(self, sealed: str | None) -> str | None:
+        if not sealed:
+            return None
+        try:
+            return self.box.open(sealed)
+        except SecretBoxError:
+            return None
+
+    # --- package copies ------------------------------------------------------------------
+    async def _delivery(self, job: DeliveryJob) -> HandlerResult:
+        async with self.db.read_session() as session:
+            repo = DeliveryRepository(session)
+            delivery = await repo.delivery(job.delivery_id)
+            if delivery is None:
+                return HandlerResult.done("unknown delivery")
+            if delivery.state != "pending":
+                return HandlerResult.done(f"already {delivery.state}")
+            agency = await repo.agency(delivery.recipient_code)
+            push = agency is not None and agency.delivery_mode == "push" and agency.endpoint_url
+            if not push:
+                needs_marking = delivery.sent_at is None
+            else:
+                package = await repo.package(delivery.package_id, with_raw=True)
+                if package is None:
+                    return HandlerResult.done("package gone")
+                raw = package.raw
+                url = agency.endpoint_url  # type: ignore[union-attr]
+                secret = self._secret(agency.push_secret_sealed)  # type: ignore[union-attr]
+                started = delivery.retry_from or delivery.queued_at
+        if not push:
+            if needs_marking:
+                await self._mark_available(job.delivery_id)
+            return HandlerResult.done("available in the recipient's inbox")
+        if secret is None:
+            reason = (
+                "no usable push secret for the agency "
+                "(rotate it: POST /admin/agencies/{code}/push-secret)"
+            )
+            await self._record_failure(job.delivery_id, reason)
+            return HandlerResult.dead(reason)
+        now = self.clock()
+        node = self.settings.node_code
+        body = await anyio.to_thread.run_sync(append_trace_header, raw, node, now)
+        attempt = await attempt_push(
+            job,
+            PushTarget(url, secret, body),  # type: ignore[arg-type]
+            client=self.client,
+            guard=self.guard,
+            policy=self.policy,
+            elapsed=now - started,
+        )
+        if not attempt.called:
+            if attempt.result.kind == "dead":
+                await self._record_failure(job.delivery_id, attempt.result.reason)
+            else:  # parked or busy endpoint: not called, waits (gateway.ops.metrics)
+                observer_for(self.db).delivery_attempt(outcome="deferred", recipient=job.recipient)
+            return attempt.result
+        return await self._record(job, attempt)
+
+    async def _mark_available(self, delivery_id: str) -> None:
+        async with write_session(self.db) as session:
+            delivery = await DeliveryRepository(session).delivery(delivery_id, lock=True)
+            if delivery is not None and delivery.state == "pending" and delivery.sent_at is None:
+                now = self.clock()
+                delivery.sent_at = now
+                delivery.legal_received_at = self.calendar.legal_receipt_time(now)
+                delivery.updated_at = now
+
+    async def _record(self, job: DeliveryJob, attempt: AttemptResult) -> HandlerResult:
+        outcome = attempt.outcome
+        assert outcome is not None
+        result = attempt.result
+        async with write_session(self.db) as session:
+            delivery = await DeliveryRepository(session).delivery(job.delivery_id, lock=True)
+            if delivery is None:
+                return HandlerResult.done("delivery gone")
+            now = self.clock()
+            delivery.attempts += 1
+            delivery.updated_at = now
+            if delivery.state != "pending":
+                return HandlerResult.done(f"already {delivery.state}")
+            audit = AuditLog(session)
+            data = {
+                "package_id": delivery.package_id,
+                "recipient": delivery.recipient_code,
+                "attempt": job.attempt,
+                "status": outcome.status,
+            }
+            if outcome.delivered:
+                sent = outcome.sent_at or now
+                delivery.state = "delivered"
+                delivery.sent_at = sent
+                delivery.delivered_at = outcome.finished_at or now
+                delivery.legal_received_at = self.calendar.legal_receipt_time(sent)
+                delivery.last_error = None
+                observed = "delivered"
+                await audit.append(
+                    "delivery.delivered",
+                    actor="gateway:push",
+                    subject=f"delivery:{delivery.id}",
+                    at=now,
+                    data=data,
+                )
+            else:
+                delivery.last_error = outcome.reason[:2000]
+                observed = "failed" if result.kind == "dead" else result.kind
+                if result.kind == "dead":
+                    delivery.state = "failed"
+                    await audit.append(
+                        "delivery.failed",
+                        actor="gateway:push",
+                        subject=f"delivery:{delivery.id}",
+                        at=now,
+                        data={**data, "reason": result.reason[:500]},
+                    )
+            delivered_at = delivery.delivered_at if observed == "delivered" else None
+            queued_at = delivery.queued_at
+        # after the commit: one report per push attempt (gateway.ops.metrics)
+        observer_for(self.db).delivery_attempt(
+            outcome=observed,
+            recipient=job.recipient,
+            latency_seconds=(delivered_at - queued_at).total_seconds() if delivered_at else None,
+            push_seconds=outcome.elapsed.total_seconds() if outcome.elapsed else None,
+        )
+        return result
+
+    async def _record_failure(self, delivery_id: str, reason: str) -> None:
+        async with write_session(self.db) as session:
+            delivery = await DeliveryRepository(session).delivery(delivery_id, lock=True)
+            if delivery is None or delivery.state != "pending":
+                return
+            now = self.clock()
+            delivery.state = "failed"
+            delivery.last_error = reason[:2000]
+            delivery.updated_at = now
+            await AuditLog(session).append(
+                "delivery.failed",
+                actor="gateway:push",
+                subject=f"delivery:{delivery.id}",
+                at=now,
+                data={"recipient": delivery.recipient_code, "reason": reason[:500]},
+            )
+            recipient = delivery.recipient_code
+        observer_for(self.db).delivery_attempt(outcome="failed", recipient=recipient)
+
+    # --- notices to senders --------------------------------------------------------------
+    async def _notice(self, job: DeliveryJob) -> HandlerResult:
+        async with self.db.read_session() as session:
+            repo = DeliveryRepository(session)
+            notice = await repo.notice(job.delivery_id)
+            if notice is None or notice.state != "pending":
+                return HandlerResult.done("notice already handled")
+            agency = await repo.agency(notice.agency_code)
+            push = agency is not None and agency.delivery_mode == "push" and agency.endpoint_url
+            payload = dict(notice.payload)
+            created = notice.created_at
+            url = agency.endpoint_url if push else None  # type: ignore[union-attr]
+            secret = self._secret(agency.push_secret_sealed) if push else None  # type: ignore[union-attr]
+        if not push or secret is None:
+            # poll-mode sender (or no usable secret): the notice waits in GET /notices
+            await self._settle_notice(job.delivery_id, "available", None)
+            return HandlerResult.done("notice available for polling")
+        now = self.clock()
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        attempt = await attempt_push(
+            job,
+            PushTarget(url, secret, body, content_type=JSON_TYPE),  # type: ignore[arg-type]
+            client=self.client,
+            guard=self.guard,
+            policy=self.policy,
+            elapsed=now - created,
+        )
+        if attempt.outcome is not None and attempt.outcome.delivered:
+            await self._settle_notice(job.delivery_id, "delivered", None)
+        elif attempt.result.kind == "dead":
+            # a notice that cannot be pushed still reaches the sender by polling
+            reason = attempt.outcome.reason if attempt.outcome else attempt.result.reason
+            await self._settle_notice(job.delivery_id, "available", reason)
+            return HandlerResult.done("push gave up; notice available for polling")
+        elif attempt.outcome is not None:
+            await self._settle_notice(job.delivery_id, None, attempt.outcome.reason)
+        return attempt.result
+
+    async def _settle_notice(self, notice_id: str, state: str | None, error: str | None) -> None:
+        async with write_session(self.db) as session:
+            notice = await DeliveryRepository(session).notice(notice_id)
+            if notice is None or notice.state != "pending":
+                return
+            now = self.clock()
+            if error is not None or state == "delivered":
+                notice.attempts += 1
+            notice.last_error = error[:2000] if error else None
+            if state is not None:
+                notice.state = state
+                notice.sent_at = now
+                if state == "delivered":
+                    notice.delivered_at = now
+
+
+# ------------------------------------------------------------------------ operator actions
+
+
+def delivery_outbox_row(
+    delivery_id: str,
+    package_id: str,
+    recipient: str,
+    kind: str,
+    priority: int | None,
+    at: datetime,
+    request_id: str | None = None,
+) -> OutboxMessage:
+    return OutboxMessage(
+        topic="delivery.ready",
+        payload={
+            "delivery_id": delivery_id,
+            "package_id": package_id,
+            "recipient": recipient,
+            "kind": kind,
+            "priority": priority or 0,
+            "request_id": request_id,  # the package's intake request (gateway.ops.logging)
+        },
+        created_at=at,
+    )
+
+
+class DeliveryAdmin:
+    """Operator actions on deliveries. Never commits."""
+
+    MAX_BULK = 10_000
+
+    def __init__(self, session: AsyncSession, actor: str, clock: Callable[[], datetime] = utcnow):
+        self.session = session
+        self.actor = actor
+        self.repo = DeliveryRepository(session)
+        self.audit = AuditLog(session)
+        self.clock = clock
+
+    async def list(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        agency: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ):
+        return await self.repo.deliveries(states=states, agency=agency, limit=limit, offset=offset)
+
+    async def resend(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        agency: str | None = None,
+        reason: str,
+    ) -> list[str]:
+        """Resend failed deliveries: by id (each must exist and be failed) or every failed
+        delivery to `agency`. Returns the ids resent."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationFailed("Cần lý do (reason) khi gửi lại")
+        if ids:
+            rows = await self.repo.deliveries(ids=ids, limit=len(ids) + 1, lock=True)
+            found = {d.id: d for d in rows}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound("Không có bản gửi: " + ", ".join(missing))
+            wrong = {d.id: d.state for d in rows if d.state not in RESENDABLE}
+            if wrong:
+                raise Conflict(
+                    "Chỉ gửi lại được bản gửi ở trạng thái failed", details={"states": wrong}
+                )
+        elif agency:
+            if await self.repo.agency(agency) is None:
+                raise NotFound(f"Không có cơ quan mã {agency}")
+            rows = await self.repo.deliveries(
+                states=RESENDABLE, agency=agency, limit=self.MAX_BULK, lock=True
+            )
+        else:
+            raise ValidationFailed("Cần danh sách bản gửi hoặc mã cơ quan (agency)")
+        now = self.clock()
+        packages = {}
+        for d in rows:
+            if d.package_id not in packages:
+                packages[d.package_id] = await self.repo.package(d.package_id)
+            previous = d.state
+            d.state = "pending"
+            d.retry_from = now
+            d.last_error = None
+            d.updated_at = now
+            pkg = packages[d.package_id]
+            self.repo.add_outbox(
+                [
+                    delivery_outbox_row(
+                        d.id,
+                        d.package_id,
+                        d.recipient_code,
+                        d.kind,
+                        pkg.priority if pkg else 0,
+                        now,
+                        pkg.request_id if pkg else None,
+                    )
+                ]
+            )
+            await self.audit.append(
+                "delivery.resent",
+                actor=self.actor,
+                subject=f"delivery:{d.id}",
+                at=now,
+                data={"reason": reason, "previous_state": previous, "recipient": d.recipient_code},
+            )
+        await self.session.flush()
+        return [d.id for d in rows]
+
+    async def cancel(self, delivery_id: str, *, reason: str):
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationFailed("Cần lý do (reason) khi hủy")
+        d = await self.repo.delivery(delivery_id, lock=True)
+        if d is None:
+            raise NotFound(f"Không có bản gửi {delivery_id}")
+        if d.state not in CANCELLABLE:
+            raise Conflict(
+                "Chỉ hủy được bản gửi ở trạng thái failed hoặc pending",
+                details={"state": d.state},
+            )
+        now = self.clock()
+        previous = d.state
+        d.state = "cancelled"
+        d.cancelled_at = now
+        d.updated_at = now
+        await self.audit.append(
+            "delivery.cancelled",
+            actor=self.actor,
+            subject=f"delivery:{d.id}",
+            at=now,
+            data={"reason": reason, "previous_state": previous, "recipient": d.recipient_code},
+        )
+        await self.session.flush()
+        return d

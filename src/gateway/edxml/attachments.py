@@ -1,0 +1,109 @@
+"""Attachments: the SDK zips each file; unwrap safely and give streams, never extra copies."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from typing import BinaryIO
+
+from .codes import FindingCode as C
+from .errors import Finding, error, warning
+from .limits import DEFAULT_LIMITS, Limits
+from .models import Attachment
+
+ZIP_MAGIC = b"PK\x03\x04"
+_CHUNK = 1024 * 1024
+
+
+def is_zip(data: bytes) -> bool:
+    return data[:4] == ZIP_MAGIC
+
+
+def is_sdk_wrapped(attachment: Attachment) -> bool:
+    """The SDK wraps one file in a zip; a real .zip attachment is delivered as it is."""
+    name = (attachment.attachment_name or "").lower()
+    return is_zip(attachment.data) and not name.endswith(".zip")
+
+
+def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+    """Check a zipped payload without extracting it: entry count, declared and real sizes, CRC.
+
+    Declared sizes can lie, so every entry is also decompressed as a stream and counted; the
+    read stops as soon as the running total passes the cap.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        return [error(C.ZIP_INVALID, f"Tệp nén đính kèm bị hỏng: {exc}.", path)]
+    findings: list[Finding] = []
+    if len(entries) > limits.max_zip_entries:
+        return [
+            error(
+                C.ZIP_BOMB,
+                f"Tệp nén có {len(entries)} mục, vượt giới hạn {limits.max_zip_entries}.",
+                path,
+            )
+        ]
+    if sum(e.file_size for e in entries) > limits.max_zip_expanded_bytes:
+        return [_bomb(path, limits)]
+    total = 0
+    for entry in entries:
+        if _unsafe_name(entry.filename):
+            findings.append(
+                warning(
+                    C.ZIP_ENTRY_NAME_UNSAFE,
+                    f"Tên mục trong tệp nén không an toàn: {entry.filename!r}.",
+                    path,
+                )
+            )
+        try:
+            with archive.open(entry) as stream:
+                while chunk := stream.read(_CHUNK):
+                    total += len(chunk)
+                    if total > limits.max_zip_expanded_bytes:
+                        return [_bomb(path, limits)]
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
+            return [error(C.ZIP_INVALID, f"Tệp nén đính kèm bị hỏng: {exc}.", path)]
+        except RuntimeError as exc:  # encrypted entries
+            return [error(C.ZIP_INVALID, f"Tệp nén đính kèm không đọc được: {exc}.", path)]
+    return findings
+
+
+def _bomb(path: str, limits: Limits) -> Finding:
+    return error(
+        C.ZIP_BOMB,
+        f"Tệp nén giải nén vượt giới hạn {limits.max_zip_expanded_bytes} byte.",
+        path,
+    )
+
+
+def _unsafe_name(name: str) -> bool:
+    normalised = posixpath.normpath(name.replace("\\", "/"))
+    return normalised.startswith(("/", "../")) or normalised == ".." or ":" in name
+
+
+def open_attachment(attachment: Attachment) -> BinaryIO:
+    """A stream of the real file: the single entry of an SDK zip, or the payload as it is.
+
+    The stream reads from the bytes already held by the model; nothing is copied up front.
+    Call `inspect_zip` (done by `validate_package`) before trusting a zipped payload.
+    """
+    if is_sdk_wrapped(attachment):
+        archive = zipfile.ZipFile(io.BytesIO(attachment.data))
+        files = [e for e in archive.infolist() if not e.is_dir()]
+        if len(files) == 1:
+            return archive.open(files[0])
+    return io.BytesIO(attachment.data)
+
+
+def real_file_name(attachment: Attachment) -> str:
+    """The file name to show and store: AttachmentName, else the zip entry's name."""
+    if attachment.attachment_name:
+        return attachment.attachment_name
+    if is_zip(attachment.data):
+        names = zipfile.ZipFile(io.BytesIO(attachment.data)).namelist()
+        if len(names) == 1:
+            return posixpath.basename(names[0])
+    return attachment.content_id

@@ -1,0 +1,28 @@
+"""Size and shape limits applied while reading a package. All configurable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+
+# the attachment formats the regulations name (see gateway.edxml.filetypes)
+DEFAULT_ALLOWED_FORMATS = frozenset(
+    {"txt", "odt", "rtf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "pdf", "zip"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_package_bytes: int = 64 * MIB
+    max_attachment_bytes: int = 25 * MIB
+    max_depth: int = 64
+    max_zip_entries: int = 100
+    # a zipped attachment may expand to at most this many bytes in total
+    max_zip_expanded_bytes: int = 100 * MIB
+    # attachment formats accepted (extensions, lower case; "*": any format that is not
+    # dangerous); executables and scripts are refused whatever this says
+    allowed_formats: frozenset[str] = DEFAULT_ALLOWED_FORMATS
+
+
+DEFAULT_LIMITS = Limits()

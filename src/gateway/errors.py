@@ -1,0 +1,243 @@
+"""Errors of the HTTP API: exception classes carrying their HTTP status and a stable code,
+rendered as one JSON envelope:
+
+    {"error": {"code": "VALIDATION_FAILED", "message": "…", "findings": [...], "details": {...}}}
+
+`code` is stable (clients switch on it); `message` is for people, in Vietnamese. Endpoints list
+the errors they can raise with `responses(...)` so the OpenAPI document is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class FindingOut(BaseModel):
+    code: str
+    severity: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["VALIDATION_FAILED"])
+    message: str
+    findings: list[FindingOut] | None = None
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class GatewayError(Exception):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    default_message: ClassVar[str] = "Lỗi hệ thống"
+    description: ClassVar[str] = "Internal error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        findings: list[dict[str, Any]] | None = None,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        self.message = message or self.default_message
+        self.findings = findings
+        self.details = details
+        self.headers = headers
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.findings is not None:
+            error["findings"] = self.findings
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class BadRequest(GatewayError):
+    status_code = 400
+    code = "BAD_REQUEST"
+    default_message = "Yêu cầu không hợp lệ"
+    description = "Bad request"
+
+
+class MalformedXml(GatewayError):
+    status_code = 400
+    code = "MALFORMED_XML"
+    default_message = "Gói tin không phải XML hợp lệ (không đúng cú pháp)"
+    description = "The body is not well-formed XML (findings list why)"
+
+
+class Unauthenticated(GatewayError):
+    status_code = 401
+    code = "UNAUTHENTICATED"
+    default_message = "Chưa xác thực: thiếu hoặc sai khóa API"
+    description = "Missing or invalid credentials"
+
+    def __init__(self, message: str | None = None, **kw: Any):
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kw)
+
+
+class Forbidden(GatewayError):
+    status_code = 403
+    code = "FORBIDDEN"
+    default_message = "Không có quyền thực hiện thao tác này"
+    description = "Authenticated, but not allowed"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    code = "NOT_FOUND"
+    default_message = "Không tìm thấy"
+    description = "No such resource (or not visible to the caller)"
+
+
+class Conflict(GatewayError):
+    status_code = 409
+    code = "CONFLICT"
+    default_message = "Xung đột dữ liệu"
+    description = "Conflicts with existing data"
+
+
+class Gone(GatewayError):
+    status_code = 410
+    code = "GONE"
+    default_message = "Không còn trên trục"
+    description = (
+        "The package's bytes were handed to the historical archive and pruned (details: "
+        "sha256, bundle_sha256, pruned_at)"
+    )
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "Gói tin vượt quá kích thước cho phép"
+    description = "Request body larger than max_body_bytes"
+
+
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    default_message = "Kiểu nội dung không được hỗ trợ (cần application/xml)"
+    description = "Content-Type is not accepted by this endpoint"
+
+
+class ValidationFailed(GatewayError):
+    status_code = 422
+    code = "VALIDATION_FAILED"
+    default_message = "Gói tin không hợp lệ"
+    description = "The package or request failed validation (findings list every problem)"
+
+
+class RecipientUnknown(GatewayError):
+    status_code = 422
+    code = "RECIPIENT_UNKNOWN"
+    default_message = "Có mã cơ quan nhận không có trong danh bạ"
+    description = "A recipient code is not in the agency registry"
+
+
+class RecipientInactive(GatewayError):
+    status_code = 422
+    code = "RECIPIENT_INACTIVE"
+    default_message = "Cơ quan nhận đã ngừng hoạt động và không có đơn vị kế thừa"
+    description = "A recipient is inactive and has no (acyclic) successor"
+
+
+class InternalError(GatewayError):
+    pass
+
+
+# All classes, for OpenAPI and documentation.
+ALL_ERRORS: tuple[type[GatewayError], ...] = (
+    BadRequest,
+    MalformedXml,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Gone,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RecipientUnknown,
+    RecipientInactive,
+    InternalError,
+)
+
+
+def responses(*errors: type[GatewayError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors an endpoint can raise (grouped by status)."""
+    by_status: dict[int, list[type[GatewayError]]] = {}
+    for err in (*errors, InternalError):
+        by_status.setdefault(err.status_code, []).append(err)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, errs in sorted(by_status.items()):
+        codes = ", ".join(f"`{e.code}`" for e in errs)
+        out[status] = {
+            "model": ErrorEnvelope,
+            "description": "; ".join(e.description for e in errs) + f" (code: {codes})",
+        }
+    return out
+
+
+# Every endpoint may fail request validation (query/path/JSON body) and authentication.
+COMMON = (ValidationFailed,)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that render every error as the envelope."""
+
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        findings = [
+            {
+                "code": "REQUEST_INVALID",
+                "severity": "error",
+                "message": str(e.get("msg", "")),
+                "path": "/".join(str(p) for p in e.get("loc", ())),
+                "line": None,
+            }
+            for e in exc.errors()
+        ]
+        err = ValidationFailed("Yêu cầu không hợp lệ", findings=findings)
+        return JSONResponse(err.body(), status_code=err.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        mapping = {404: NotFound, 405: BadRequest, 413: PayloadTooLarge, 415: UnsupportedMediaType}
+        cls = mapping.get(exc.status_code)
+        if cls is not None:
+            err: GatewayError = cls()
+            body = err.body()
+            if exc.status_code == 405:
+                body["error"]["code"] = "METHOD_NOT_ALLOWED"
+                body["error"]["message"] = "Phương thức không được hỗ trợ"
+        else:
+            body = {"error": {"code": f"HTTP_{exc.status_code}", "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(InternalError().body(), status_code=500)

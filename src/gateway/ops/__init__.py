@@ -1,0 +1,1 @@
+"""Operations: health probes (and later dashboard, metrics, reports)."""

@@ -1,0 +1,1 @@
+"""Intake of edXML packages; the package, delivery and business-status model; inbox, timeline."""

@@ -1,0 +1,144 @@
+"""Queries on packages, deliveries, business statuses and document references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
+
+from ..delivery.models import OutboxMessage
+from .models import BusinessStatus, Delivery, DocumentReference, Package
+
+
+class PackageRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    # --- writes --------------------------------------------------------------------------
+    async def add_package(self, package: Package) -> None:
+        self.session.add(package)
+        await self.session.flush()
+
+    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        self.session.add_all(deliveries)
+
+    async def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
+        self.session.add_all(messages)
+
+    async def add_linked(self, rows: Sequence[BusinessStatus | DocumentReference]) -> None:
+        """Business statuses / document references of a new package."""
+        self.session.add_all(rows)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    # --- reads ---------------------------------------------------------------------------
+    async def get(self, package_id: str, *, with_raw: bool = False) -> Package | None:
+        if with_raw:
+            return await self.session.scalar(
+                select(Package).where(Package.id == package_id).options(undefer(Package.raw))
+            )
+        return await self.session.get(Package, package_id)
+
+    async def by_idempotency_key(self, key: str) -> Package | None:
+        return await self.session.scalar(select(Package).where(Package.idempotency_key == key))
+
+    async def original_by_document_id(
+        self, document_id: str, sender: str | None = None
+    ) -> Package | None:
+        """The first new (type 0) document with this DocumentId, optionally from `sender`."""
+        conditions = [
+            Package.kind == "document",
+            Package.document_id == document_id,
+            Package.business_type == 0,
+        ]
+        if sender:
+            conditions.append(Package.sender_code == sender)
+        return await self.session.scalar(
+            select(Package).where(*conditions).order_by(Package.received_at).limit(1)
+        )
+
+    async def original_by_code(self, issuer: str, code: str) -> Package | None:
+        return await self.session.scalar(
+            select(Package)
+            .where(
+                Package.kind == "document",
+                Package.sender_code == issuer,
+                Package.code == code,
+                Package.business_type == 0,
+            )
+            .order_by(Package.received_at)
+            .limit(1)
+        )
+
+    async def deliveries_of(self, package_id: str) -> list[Delivery]:
+        rows = await self.session.scalars(
+            select(Delivery)
+            .where(Delivery.package_id == package_id)
+            .order_by(Delivery.recipient_code)
+        )
+        return list(rows.all())
+
+    async def delivery(self, delivery_id: str) -> Delivery | None:
+        return await self.session.get(Delivery, delivery_id)
+
+    async def inbox(
+        self,
+        agency: str,
+        *,
+        kinds: Sequence[str],
+        states: Sequence[str],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[Delivery, Package]]:
+        conditions = [
+            Delivery.recipient_code == agency,
+            Delivery.state.in_(list(states)),
+            Delivery.kind.in_(list(kinds)),
+        ]
+        if after is not None:
+            at, last_id = after
+            conditions.append(
+                or_(Delivery.queued_at > at, and_(Delivery.queued_at == at, Delivery.id > last_id))
+            )
+        rows = await self.session.execute(
+            select(Delivery, Package)
+            .join(Package, Package.id == Delivery.package_id)
+            .where(*conditions)
+            .order_by(Delivery.queued_at, Delivery.id)
+            .limit(limit)
+        )
+        return [(d, p) for d, p in rows.all()]
+
+    async def statuses_for(self, original_id: str) -> list[BusinessStatus]:
+        rows = await self.session.scalars(
+            select(BusinessStatus)
+            .where(BusinessStatus.original_package_id == original_id)
+            .order_by(BusinessStatus.received_at, BusinessStatus.id)
+        )
+        return list(rows.all())
+
+    async def status_of_package(self, status_package_id: str) -> BusinessStatus | None:
+        return await self.session.scalar(
+            select(BusinessStatus).where(BusinessStatus.status_package_id == status_package_id)
+        )
+
+    async def related_to(self, original_id: str) -> list[tuple[DocumentReference, Package]]:
+        rows = await self.session.execute(
+            select(DocumentReference, Package)
+            .join(Package, Package.id == DocumentReference.package_id)
+            .where(DocumentReference.original_package_id == original_id)
+            .order_by(Package.received_at)
+        )
+        return [(r, p) for r, p in rows.all()]
+
+    async def references_of(self, package_id: str) -> list[DocumentReference]:
+        rows = await self.session.scalars(
+            select(DocumentReference)
+            .where(DocumentReference.package_id == package_id)
+            .order_by(DocumentReference.document_id)
+        )
+        return list(rows.all())

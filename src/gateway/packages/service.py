@@ -1,0 +1,800 @@
+"""Rules of intake, delivery and timelines. Never commits: the request owns the transaction.
+
+Intake of one package, in order:
+
+1. validate (gateway.edxml) — 400 MALFORMED_XML when the bytes are not well-formed XML,
+   413 when too large, 422 VALIDATION_FAILED with every finding otherwise;
+2. authorise — the calling system must be bound to the package's From OrganId (403);
+3. verify — **the signature seam**: `SignatureCheck` may reject (raise a GatewayError, 4xx)
+   or return a signature class stored in `packages.signature_class` (None until
+   gateway.trust plugs in);
+4. idempotency — the same (From, DocumentId, BussinessDocType) (status: From, ResponseFor
+   DocumentId, StatusCode, Timestamp) returns the first answer;
+5. route — every recipient must be in the registry (422 RECIPIENT_UNKNOWN listing all unknown
+   codes); an inactive agency is replaced by its successor (chain followed, cycles refused);
+6. store, in the caller's single transaction: the package (raw bytes untouched), one delivery
+   and one outbox row per recipient, document references / business status, audit events.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
+
+import anyio.to_thread
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..audit.service import AuditLog
+from ..auth.service import Principal
+from ..calendar import OfficeCalendar
+from ..db import begin_write, new_id, utcnow
+from ..delivery.models import OutboxMessage
+from ..delivery.notices import hold_push_copies, queue_ack_notice
+from ..edxml import (
+    BusinessDocType,
+    DocumentPackage,
+    FindingCode,
+    Limits,
+    StatusCode,
+    StatusPackage,
+    append_trace_header,
+    parse_timestamp,
+    validate_package,
+)
+from ..errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    MalformedXml,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from ..ops.logging import current_request_id
+from ..registry.service import RegistryService, Route
+from .models import BusinessStatus, Delivery, DocumentReference, Package
+from .repository import PackageRepository
+from .schemas import (
+    AckResult,
+    DeliveryRef,
+    InboxItem,
+    InboxPage,
+    IntakeResult,
+    PackageSummary,
+    RecipientTimeline,
+    ReferenceOut,
+    RelatedPackage,
+    Reroute,
+    StatusOut,
+    Timeline,
+)
+
+# -------------------------------------------------------------------- signature seam
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """What the signature step says about an accepted package."""
+
+    signature_class: str  # signed-valid | unsigned | placeholder (invalid never gets here)
+    reference_only: bool  # not legally binding: unsigned or placeholder under a `warn` policy
+    details: dict[str, Any]  # class, reason, signer (subject, serial, issuer, validity)
+
+
+SignatureCheck = Callable[
+    [DocumentPackage | StatusPackage, bytes], Awaitable[SignatureVerdict | None]
+]
+"""Called between validation and storage. Returns the verdict to record, or raises a
+GatewayError (4xx) to refuse the package. See gateway.packages.signatures."""
+
+
+async def no_signature_check(_package: DocumentPackage | StatusPackage, _raw: bytes) -> None:
+    """For tests and tools that build the app without the trust step: nothing recorded."""
+    return None
+
+
+# ----------------------------------------------------------------- routing seam
+
+
+class Routing(Protocol):
+    """Recipients reached through the national axis (implemented by gateway.axis.routing)."""
+
+    async def resolve(
+        self, registry: RegistryService, codes: list[str]
+    ) -> tuple[list[Route], set[str]]:
+        """Like RegistryService.resolve, plus the set of final codes that go upstream."""
+        ...
+
+    async def stored(
+        self, session: AsyncSession, package: Package, deliveries: list[Delivery], now: datetime
+    ) -> None:
+        """The upstream deliveries of a stored package (same transaction)."""
+        ...
+
+    async def annotate(self, session: AsyncSession, timeline: Timeline) -> None:
+        """Add what the national axis said (upstream DocIds) to a timeline."""
+        ...
+
+
+# ------------------------------------------------------------------------ helpers
+
+_MALFORMED = {
+    FindingCode.XML_EMPTY,
+    FindingCode.XML_JUNK_BEFORE_PROLOG,
+    FindingCode.XML_ENCODING,
+    FindingCode.XML_DOCTYPE_FORBIDDEN,
+    FindingCode.XML_TOO_DEEP,
+    FindingCode.XML_MALFORMED,
+}
+
+
+def idempotency_key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def business_label(value: int | None) -> str:
+    if value is None:
+        return ""
+    try:
+        return BusinessDocType(value).label
+    except ValueError:
+        return str(value)
+
+
+def status_label(code: str) -> str | None:
+    try:
+        return StatusCode(code).label
+    except ValueError:
+        return None
+
+
+def encode_cursor(at: datetime, delivery_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{delivery_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, _, delivery_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not delivery_id:
+            raise ValueError(cursor)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("cursor không hợp lệ") from None
+    return moment, delivery_id
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What GET /packages/{id} answers: the bytes as the recipient must receive them."""
+
+    package_id: str
+    data: bytes
+    delivery_ids: list[str]
+
+
+class PackageService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        limits: Limits,
+        calendar: OfficeCalendar,
+        node_code: str,
+        signature_check: SignatureCheck = no_signature_check,
+        clock: Callable[[], datetime] = utcnow,
+        routing: Routing | None = None,
+    ):
+        self.session = session
+        self.repo = PackageRepository(session)
+        self.limits = limits
+        self.calendar = calendar
+        self.node_code = node_code
+        self.signature_check = signature_check
+        self.clock = clock
+        self.audit = AuditLog(session)
+        self.routing = routing
+
+    # ========================================================================= intake
+
+    async def intake(self, raw: bytes, principal: Principal) -> IntakeResult:
+        report = await anyio.to_thread.run_sync(partial(validate_package, raw, limits=self.limits))
+        if not report.ok or report.package is None:
+            findings = [f.as_dict() for f in report.findings]
+            codes = {f.code for f in report.errors}
+            if FindingCode.PACKAGE_TOO_LARGE in codes:
+                raise PayloadTooLarge(findings=findings)
+            if codes & _MALFORMED:
+                raise MalformedXml(findings=findings)
+            raise ValidationFailed(findings=findings)
+        package = report.package
+        sender = package.sender_id
+        if principal.kind != "system" or not principal.acts_for(sender):
+            raise Forbidden(
+                f"Hệ thống không được gửi thay cơ quan {sender} (From/OrganId)",
+                details={"from": sender, "allowed": sorted(principal.agencies)},
+            )
+
+        # --- the signature step (gateway.packages.signatures) ---
+        verdict = await self.signature_check(package, raw)
+        signature_class = verdict.signature_class if verdict else None
+
+        # the unit of work starts here, after the CPU-bound checks (SQLite: take the write turn)
+        await begin_write(self.session)
+
+        sha = hashlib.sha256(raw).hexdigest()
+        if isinstance(package, StatusPackage):
+            rf = package.response_for
+            key = idempotency_key(
+                "status", sender, rf.document_id, package.status_code, package.timestamp
+            )
+        else:
+            key = idempotency_key(
+                "document", sender, package.document_id or sha, int(package.business_type)
+            )
+        if (first := await self.repo.by_idempotency_key(key)) is not None:
+            return self._replay(first, sha)
+
+        registry = RegistryService(self.session, principal.actor)
+        now = self.clock()
+        legal = self.calendar.legal_receipt_time(now)
+        warnings = [f.as_dict() for f in report.warnings]
+
+        if isinstance(package, StatusPackage):
+            row, targets = self._status_row(package, key)
+            if not package.response_for.organ_id:
+                raise ValidationFailed(
+                    "Gói tin trạng thái thiếu ResponseFor/OrganId: không biết gửi cho ai"
+                )
+            routes, remote = await self._resolve(registry, [package.response_for.organ_id])
+            link = await self._find_status_link(package, routes[0])
+        else:
+            row, targets = self._document_row(package, key)
+            routes, remote = await self._resolve(registry, targets)
+            originals = await self._find_originals(package)
+
+        row.id = new_id()
+        row.submitted_by_system_id = principal.id
+        row.size = len(raw)
+        row.sha256 = sha
+        row.raw = raw
+        row.warnings = warnings
+        row.signature_class = signature_class
+        row.signature_info = verdict.details if verdict else None
+        row.received_at = now
+        row.legal_received_at = legal
+        row.request_id = current_request_id()  # follows the package into relay and worker logs
+        deliveries = self._deliveries(row, routes, now, legal)
+        await hold_push_copies(self.session, deliveries)  # push copies are sent when pushed
+        upstream = [d for d in deliveries if d.recipient_code in remote]
+        for d in upstream:
+            d.sent_at = None  # set when the national axis accepts the copy (gateway.axis)
+        result = IntakeResult(
+            package_id=row.id,
+            kind=row.kind,  # type: ignore[arg-type]
+            received_at=now,
+            legal_received_at=legal,
+            deliveries=[
+                DeliveryRef(
+                    delivery_id=d.id,
+                    recipient=d.recipient_code,
+                    addressed_to=d.addressed_to or d.recipient_code,
+                )
+                for d in deliveries
+            ],
+            rerouted=[Reroute(from_=r.addressed, to=r.final) for r in routes if r.rerouted],
+            signature_class=signature_class,
+            reference_only=verdict.reference_only if verdict else None,
+            warnings=warnings,  # type: ignore[arg-type]
+        )
+        if isinstance(package, StatusPackage):
+            linked_rows: list[Any] = [self._status_record(package, row, link, now, result)]
+            to_cancel: list[Delivery] = []
+        else:
+            linked_rows, to_cancel = await self._plan_references(
+                package, row, originals, deliveries, now, result
+            )
+        # stored with the package: a repeated submission gets exactly this answer
+        row.intake_result = result.model_dump(mode="json", by_alias=True)
+
+        # --- writes, all in the caller's transaction ---
+        try:
+            async with self.session.begin_nested():
+                await self.repo.add_package(row)
+        except IntegrityError:
+            # a concurrent duplicate committed first: answer with its result
+            first = await self.repo.by_idempotency_key(key)
+            if first is None:
+                raise
+            return self._replay(first, sha)
+
+        await self.repo.add_deliveries(deliveries)
+        await self.repo.add_outbox(
+            [
+                OutboxMessage(
+                    topic="delivery.ready",
+                    payload={
+                        "delivery_id": d.id,
+                        "package_id": row.id,
+                        "recipient": d.recipient_code,
+                        "kind": row.kind,
+                        "priority": row.priority or 0,
+                        "request_id": row.request_id,
+                    },
+                    created_at=now,
+                )
+                for d in deliveries
+                if d.recipient_code not in remote  # those go through gateway.axis
+            ]
+        )
+        await self.repo.add_linked(linked_rows)
+        for d in to_cancel:
+            d.state = "cancelled"
+            d.cancelled_at = now
+            d.updated_at = now
+        await self.repo.flush()
+        if upstream and self.routing is not None:
+            await self.routing.stored(self.session, row, upstream, now)
+
+        await self.audit.append(
+            "package.accepted",
+            actor=principal.actor,
+            subject=f"package:{row.id}",
+            at=now,
+            data={
+                "kind": row.kind,
+                "from": sender,
+                "document_id": row.document_id,
+                "business_type": row.business_type,
+                "status_code": row.status_code,
+                "sha256": sha,
+                "size": row.size,
+                "signature_class": signature_class,
+                "deliveries": [{"id": d.id, "recipient": d.recipient_code} for d in deliveries],
+                "linked_to": result.original_package_id,
+            },
+        )
+        if result.rerouted:
+            await self.audit.append(
+                "package.rerouted",
+                actor="gateway",
+                subject=f"package:{row.id}",
+                at=now,
+                data={"rerouted": [r.model_dump(by_alias=True) for r in result.rerouted]},
+            )
+        for ref in result.references:
+            for delivery_id in ref.cancelled_deliveries:
+                await self.audit.append(
+                    "delivery.cancelled",
+                    actor=principal.actor,
+                    subject=f"delivery:{delivery_id}",
+                    at=now,
+                    data={"by_package": row.id, "original_package_id": ref.original_package_id},
+                )
+        return result
+
+    async def _resolve(
+        self, registry: RegistryService, codes: list[str]
+    ) -> tuple[list[Route], set[str]]:
+        """Routes of the addressed codes, and the final codes reached through the national
+        axis (gateway.axis) rather than an inbox or push endpoint of this province."""
+        if self.routing is None:
+            return await registry.resolve(codes), set()
+        return await self.routing.resolve(registry, codes)
+
+    def _replay(self, first: Package, sha: str) -> IntakeResult:
+        result = IntakeResult.model_validate(first.intake_result or {})
+        return result.model_copy(update={"duplicate": True, "same_content": first.sha256 == sha})
+
+    def _document_row(self, doc: DocumentPackage, key: str) -> tuple[Package, list[str]]:
+        header = doc.header
+        row = Package(
+            kind="document",
+            idempotency_key=key,
+            sender_code=doc.sender_id,
+            document_id=doc.document_id,
+            code=str(header.code),
+            subject=doc.subject,
+            priority=int(doc.priority),
+            business_type=int(doc.business_type),
+            promulgation_date=header.promulgation_info.promulgation_date,
+            document_type=header.document_type.type_name or str(header.document_type.type),
+            paper=doc.trace.business.paper if doc.trace.business else None,
+        )
+        return row, doc.recipient_ids
+
+    def _status_row(self, st: StatusPackage, key: str) -> tuple[Package, list[str]]:
+        rf = st.response_for
+        row = Package(
+            kind="status",
+            idempotency_key=key,
+            sender_code=st.sender_id,
+            document_id=rf.document_id,
+            code=rf.code,
+            subject=st.description,
+            promulgation_date=rf.promulgation_date,
+            status_code=st.status_code,
+            status_timestamp=st.timestamp,
+            response_for_organ=rf.organ_id,
+        )
+        return row, [rf.organ_id] if rf.organ_id else []
+
+    def _deliveries(
+        self, row: Package, routes: Sequence[Route], now: datetime, legal: datetime
+    ) -> list[Delivery]:
+        by_final: dict[str, Route] = {}
+        for route in routes:
+            # two old codes merged into one successor: one copy
+            by_final.setdefault(route.final, route)
+        return [
+            Delivery(
+                id=new_id(),
+                package_id=row.id,
+                recipient_code=final,
+                addressed_to=route.addressed if route.rerouted else None,
+                kind=row.kind,
+                state="pending",
+                queued_at=now,
+                # embedded default: the copy is in the recipient's inbox as soon as it is queued
+                sent_at=now,
+                legal_received_at=legal,
+                attempts=0,
+                updated_at=now,
+            )
+            for final, route in by_final.items()
+        ]
+
+    # --- revoke / update / replace -------------------------------------------------------
+
+    async def _find_originals(self, doc: DocumentPackage) -> dict[str, Package | None]:
+        if doc.business_type is BusinessDocType.NEW:
+            return {}
+        # only the issuer can act on its own document
+        return {
+            document_id: await self.repo.original_by_document_id(document_id, doc.sender_id)
+            for document_id in doc.referenced_document_ids
+        }
+
+    async def _plan_references(
+        self,
+        doc: DocumentPackage,
+        row: Package,
+        originals: dict[str, Package | None],
+        deliveries: list[Delivery],
+        now: datetime,
+        result: IntakeResult,
+    ) -> tuple[list[Any], list[Delivery]]:
+        """Reference rows to store and, for a revoke, the original's copies to cancel: those
+        still pending for the revoke's recipients (a copy already fetched stays delivered; the
+        recipient gets the revoke and handles it)."""
+        recipients = {d.recipient_code for d in deliveries}
+        refs: list[Any] = []
+        to_cancel: list[Delivery] = []
+        for document_id, original in originals.items():
+            cancelled: list[Delivery] = []
+            if original is not None and doc.business_type is BusinessDocType.REVOKE:
+                cancelled = [
+                    d
+                    for d in await self.repo.deliveries_of(original.id)
+                    if d.state == "pending" and d.recipient_code in recipients
+                ]
+            to_cancel += cancelled
+            refs.append(
+                DocumentReference(
+                    id=new_id(),
+                    package_id=row.id,
+                    document_id=document_id,
+                    original_package_id=original.id if original else None,
+                    business_type=int(doc.business_type),
+                    created_at=now,
+                )
+            )
+            result.references.append(
+                ReferenceOut(
+                    document_id=document_id,
+                    original_package_id=original.id if original else None,
+                    cancelled_deliveries=[d.id for d in cancelled],
+                )
+            )
+        return refs, to_cancel
+
+    # --- business statuses ---------------------------------------------------------------
+
+    async def _find_status_link(
+        self, st: StatusPackage, route: Route
+    ) -> tuple[Package, Delivery | None, str | None] | None:
+        """The original document a status is about, the delivery it concerns and that
+        delivery's recipient — or None when the original is unknown or the status's sender
+        is not a party to it (then nothing is recorded on any timeline)."""
+        rf = st.response_for
+        take_back = st.status is StatusCode.TAKE_BACK
+        issuer = st.sender_id if take_back else rf.organ_id
+        original = None
+        if rf.document_id and issuer:
+            original = await self.repo.original_by_document_id(rf.document_id, issuer)
+        if original is None and rf.code and issuer:
+            original = await self.repo.original_by_code(issuer, rf.code)
+        if original is None and rf.document_id:
+            original = await self.repo.original_by_document_id(rf.document_id)
+        if original is None:
+            return None
+        deliveries = await self.repo.deliveries_of(original.id)
+        if take_back:
+            # 13 goes from the original sender to a recipient of the original
+            if original.sender_code != st.sender_id:
+                return None
+            party = {rf.organ_id, route.final}
+        else:
+            party = {st.sender_id}
+        delivery = next(
+            (d for d in deliveries if d.recipient_code in party or d.addressed_to in party), None
+        )
+        if delivery is None and not take_back:
+            return None
+        return original, delivery, delivery.recipient_code if delivery else route.final
+
+    def _status_record(
+        self,
+        st: StatusPackage,
+        row: Package,
+        link: tuple[Package, Delivery | None, str | None] | None,
+        now: datetime,
+        result: IntakeResult,
+    ) -> BusinessStatus:
+        try:
+            status_at = parse_timestamp(st.timestamp)
+        except ValueError:
+            status_at = None
+        original, delivery, agency = link if link else (None, None, None)
+        result.linked = original is not None
+        result.original_package_id = original.id if original else None
+        return BusinessStatus(
+            id=new_id(),
+            status_package_id=row.id,
+            original_package_id=original.id if original else None,
+            delivery_id=delivery.id if delivery else None,
+            sender_code=st.sender_id,
+            agency_code=agency,
+            status_code=st.status_code,
+            label=status_label(st.status_code),
+            description=st.description,
+            timestamp=st.timestamp,
+            status_at=status_at,
+            received_at=now,
+        )
+
+    # ========================================================================= reading
+
+    async def fetch(self, package_id: str, principal: Principal) -> Fetched:
+        """The package as the recipient must receive it (stored bytes + our TraceHeader).
+
+        Allowed: the sender's systems, the systems of recipients with a live copy, operators.
+        A recipient's first fetch marks its copy `delivered`.
+        """
+        await begin_write(self.session)
+        package = await self.repo.get(package_id, with_raw=True)
+        if package is None:
+            raise NotFound(f"Không có gói tin {package_id}")
+        deliveries = await self.repo.deliveries_of(package.id)
+        mine = [
+            d for d in deliveries if principal.acts_for(d.recipient_code) and d.state != "cancelled"
+        ]
+        if not (mine or principal.is_operator or principal.acts_for(package.sender_code)):
+            if any(principal.acts_for(d.recipient_code) for d in deliveries):
+                raise NotFound("Bản gửi cho cơ quan này đã bị thu hồi")
+            raise Forbidden("Không có quyền đọc gói tin này")
+        if not package.raw:  # the bytes were pruned after export to the archive
+            await _refuse_pruned(self.session, package.id)
+        now = self.clock()
+        data = await anyio.to_thread.run_sync(append_trace_header, package.raw, self.node_code, now)
+        for d in mine:
+            d.attempts += 1
+            d.updated_at = now
+            if d.state == "pending":
+                d.state = "delivered"
+                d.delivered_at = now
+                await self.audit.append(
+                    "delivery.delivered",
+                    actor=principal.actor,
+                    subject=f"delivery:{d.id}",
+                    at=now,
+                    data={"package_id": package.id, "recipient": d.recipient_code},
+                )
+        return Fetched(package.id, data, [d.id for d in mine])
+
+    async def acknowledge(self, delivery_id: str, principal: Principal) -> AckResult:
+        await begin_write(self.session)
+        delivery = await self.repo.delivery(delivery_id)
+        if delivery is None:
+            raise NotFound(f"Không có bản gửi {delivery_id}")
+        if not principal.acts_for(delivery.recipient_code):
+            raise Forbidden("Chỉ cơ quan nhận mới xác nhận được bản gửi này")
+        if delivery.state == "acknowledged" and delivery.acknowledged_at is not None:
+            return AckResult(
+                delivery_id=delivery.id,
+                state=delivery.state,
+                acknowledged_at=delivery.acknowledged_at,
+                already_acknowledged=True,
+            )
+        if delivery.state == "cancelled":
+            raise Conflict("Bản gửi này đã bị thu hồi", details={"state": delivery.state})
+        now = self.clock()
+        delivery.state = "acknowledged"
+        delivery.acknowledged_at = now
+        delivery.delivered_at = delivery.delivered_at or now
+        delivery.updated_at = now
+        await self.audit.append(
+            "delivery.acknowledged",
+            actor=principal.actor,
+            subject=f"delivery:{delivery.id}",
+            at=now,
+            data={"package_id": delivery.package_id, "recipient": delivery.recipient_code},
+        )
+        # tell the original sender, by push or in its notice list (gateway.delivery.notices)
+        await queue_ack_notice(self.session, delivery, now)
+        return AckResult(
+            delivery_id=delivery.id,
+            state=delivery.state,
+            acknowledged_at=now,
+            already_acknowledged=False,
+        )
+
+    async def inbox(
+        self,
+        principal: Principal,
+        agency: str | None,
+        *,
+        kinds: Sequence[str],
+        states: Sequence[str],
+        cursor: str | None,
+        limit: int,
+    ) -> InboxPage:
+        if agency is None:
+            if principal.kind == "system" and len(principal.agencies) == 1:
+                agency = next(iter(principal.agencies))
+            else:
+                raise ValidationFailed("Cần tham số agency (mã cơ quan nhận)")
+        if not (principal.is_operator or principal.acts_for(agency)):
+            raise Forbidden(f"Hệ thống không được đọc hộp thư của cơ quan {agency}")
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self.repo.inbox(
+            agency, kinds=kinds, states=states, after=after, limit=limit + 1
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            InboxItem(
+                delivery_id=d.id,
+                package_id=p.id,
+                kind=p.kind,
+                state=d.state,
+                sender=p.sender_code,
+                addressed_to=d.addressed_to or d.recipient_code,
+                document_id=p.document_id,
+                code=p.code,
+                subject=p.subject,
+                priority=p.priority,
+                business_type=p.business_type,
+                status_code=p.status_code,
+                size=p.size,
+                sha256=p.sha256,
+                queued_at=d.queued_at,
+                sent_at=d.sent_at,
+                legal_received_at=d.legal_received_at,
+                delivered_at=d.delivered_at,
+                acknowledged_at=d.acknowledged_at,
+                href=f"/api/v1/packages/{p.id}",
+            )
+            for d, p in rows
+        ]
+        next_cursor = encode_cursor(rows[-1][0].queued_at, rows[-1][0].id) if more else None
+        return InboxPage(agency=agency, items=items, next_cursor=next_cursor)
+
+    async def timeline(self, package_id: str, principal: Principal) -> Timeline:
+        package = await self.repo.get(package_id)
+        if package is None:
+            raise NotFound(f"Không có gói tin {package_id}")
+        if not (principal.is_operator or principal.acts_for(package.sender_code)):
+            raise Forbidden("Chỉ cơ quan gửi mới xem được diễn biến của gói tin này")
+        deliveries = await self.repo.deliveries_of(package.id)
+        statuses = [_status_out(s) for s in await self.repo.statuses_for(package.id)]
+        recipients = [
+            RecipientTimeline(
+                delivery_id=d.id,
+                recipient=d.recipient_code,
+                addressed_to=d.addressed_to or d.recipient_code,
+                state=d.state,
+                queued_at=d.queued_at,
+                sent_at=d.sent_at,
+                legal_received_at=d.legal_received_at,
+                delivered_at=d.delivered_at,
+                acknowledged_at=d.acknowledged_at,
+                cancelled_at=d.cancelled_at,
+                attempts=d.attempts,
+                last_error=d.last_error,
+                statuses=[s for s in statuses if s.delivery_id == d.id],
+            )
+            for d in deliveries
+        ]
+        related = [
+            RelatedPackage(
+                package_id=p.id,
+                business_type=ref.business_type,
+                label=business_label(ref.business_type),
+                document_id=p.document_id,
+                received_at=p.received_at,
+            )
+            for ref, p in await self.repo.related_to(package.id)
+        ]
+        references = [
+            ReferenceOut(document_id=r.document_id, original_package_id=r.original_package_id)
+            for r in await self.repo.references_of(package.id)
+        ]
+        timeline = Timeline(
+            package=PackageSummary(
+                id=package.id,
+                kind=package.kind,
+                sender=package.sender_code,
+                document_id=package.document_id,
+                code=package.code,
+                subject=package.subject,
+                priority=package.priority,
+                business_type=package.business_type,
+                status_code=package.status_code,
+                size=package.size,
+                sha256=package.sha256,
+                signature_class=package.signature_class,
+                signature=package.signature_info,
+                received_at=package.received_at,
+                legal_received_at=package.legal_received_at,
+                warnings=package.warnings or [],  # type: ignore[arg-type]
+            ),
+            recipients=recipients,
+            statuses=statuses,
+            related=related,
+            references=references,
+        )
+        if self.routing is not None:
+            await self.routing.annotate(self.session, timeline)
+        return timeline
+
+
+async def _refuse_pruned(session: AsyncSession, package_id: str) -> None:
+    """410 Gone for a package whose bytes were handed to the archive and pruned."""
+    from ..archive.models import ArchiveTombstone
+
+    tombstone = await session.get(ArchiveTombstone, package_id)
+    if tombstone is not None:
+        raise Gone(
+            "Gói tin đã được chuyển giao cho cơ quan lưu trữ lịch sử và xóa khỏi trục",
+            details={
+                "package_id": package_id,
+                "sha256": tombstone.sha256,
+                "size": tombstone.size,
+                "bundle_id": tombstone.bundle_id,
+                "bundle_sha256": tombstone.bundle_sha256,
+                "exported_at": tombstone.exported_at.isoformat(),
+                "pruned_at": tombstone.pruned_at.isoformat(),
+            },
+        )
+
+
+def _status_out(s: BusinessStatus) -> StatusOut:
+    return StatusOut(
+        status_package_id=s.status_package_id,
+        sender=s.sender_code,
+        agency=s.agency_code,
+        delivery_id=s.delivery_id,
+        code=s.status_code,
+        label=s.label,
+        description=s.description,
+        timestamp=s.timestamp,
+        status_at=s.status_at,
+        received_at=s.received_at,
+    )

@@ -1,0 +1,129 @@
+"""The signature step of intake: gateway.trust plugged into the intake seam.
+
+Every package is classified (signed-valid / unsigned / placeholder / invalid) and the
+province's policy decides: invalid is always refused; `require` refuses anything not
+signed-valid; `warn` accepts unsigned and placeholder packages as reference only.
+
+For a signed-valid package the business data the gateway acts on must be what the signature
+covers. The structural checks in gateway.trust already insist on one enveloped signature over
+the whole document; on top of that the package parsed from the covered bytes must equal the
+one parsed from the submitted bytes, so no unsigned content can slip in beside signed content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from ..edxml import DocumentPackage, Limits, StatusPackage, parse_package
+from ..edxml.errors import EdxmlError
+from ..errors import GatewayError
+from ..trust import (
+    SignatureClass,
+    SignaturePolicy,
+    SignatureReport,
+    TrustStore,
+    decide,
+    verify_package,
+)
+from .service import SignatureVerdict
+
+
+class SignatureRejected(GatewayError):
+    status_code = 422
+    code = "SIGNATURE_INVALID"
+    default_message = "Chữ ký số của gói tin không hợp lệ"
+    description = "The package's XML signature is invalid (details.reason says why)"
+
+
+class SignatureRequired(GatewayError):
+    status_code = 422
+    code = "SIGNATURE_REQUIRED"
+    default_message = "Gói tin phải có chữ ký số hợp lệ theo quy định của tỉnh"
+    description = "The province requires a valid signature and this package has none"
+
+
+def policy_key(package: DocumentPackage | StatusPackage) -> str:
+    """The key per-document-type overrides use: `status`, or the DocumentType/TypeName
+    (e.g. "Công văn"), falling back to "<Type>.<TypeDetail>"."""
+    if isinstance(package, StatusPackage):
+        return "status"
+    kind = package.header.document_type
+    return kind.type_name or f"{kind.type}.{kind.type_detail or 0}"
+
+
+@dataclass
+class TrustSignatureCheck:
+    """A `SignatureCheck` for PackageService: verify, decide, return the class to record."""
+
+    store: TrustStore | None
+    policy: SignaturePolicy
+    limits: Limits
+    # verification of a large package holds ~9× its size; bound how many run at once
+    limiter: anyio.CapacityLimiter
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    async def __call__(
+        self, package: DocumentPackage | StatusPackage, raw: bytes
+    ) -> SignatureVerdict:
+        report: SignatureReport = await anyio.to_thread.run_sync(
+            partial(verify_package, raw, self.store, at=self.clock()), limiter=self.limiter
+        )
+        decision = decide(report, self.policy, policy_key(package))
+        details = describe(report)
+        if not decision.accepted:
+            error = (
+                SignatureRejected
+                if report.classification is SignatureClass.INVALID
+                else SignatureRequired
+            )
+            raise error(decision.message, details=details)
+        if report.is_signed_valid and report.signed_xml is not None:
+            await anyio.to_thread.run_sync(self._same_as_signed, package, report.signed_xml)
+        details["reference_only"] = decision.reference_only
+        return SignatureVerdict(
+            signature_class=report.classification.value,
+            reference_only=decision.reference_only,
+            details=details,
+        )
+
+    def _same_as_signed(self, package: DocumentPackage | StatusPackage, signed: bytes) -> None:
+        try:
+            covered = parse_package(signed, self.limits)
+        except EdxmlError as exc:
+            raise SignatureRejected(
+                "Phần dữ liệu được ký không đọc được",
+                details={"reason": "SIGNATURE_WRAPPING"},
+                findings=[f.as_dict() for f in exc.findings],
+            ) from None
+        if covered != package.model_copy(update={"signature": None}):
+            raise SignatureRejected(
+                "Dữ liệu gói tin khác với phần được ký (signature wrapping)",
+                details={"reason": "SIGNATURE_WRAPPING"},
+            )
+
+
+def describe(report: SignatureReport) -> dict[str, Any]:
+    """What to show about a signature: class, reason and signer."""
+    out: dict[str, Any] = {"class": report.classification.value}
+    if report.reason is not None:
+        out["reason"] = report.reason.code.value
+        out["reason_message"] = report.reason.message
+    if report.signer is not None:
+        signer = report.signer
+        out["signer"] = {
+            "subject": signer.subject,
+            "serial": signer.serial,
+            "issuer": signer.issuer,
+            "not_before": signer.not_before.isoformat(),
+            "not_after": signer.not_after.isoformat(),
+        }
+    if report.digest_algorithm:
+        out["digest_algorithm"] = report.digest_algorithm
+    return out

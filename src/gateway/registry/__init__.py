@@ -1,0 +1,1 @@
+"""Agency registry: agencies (codes, hierarchy, succession, delivery mode) and their systems."""

@@ -1,0 +1,224 @@
+"""`gateway agencies …`, `gateway systems …`, `gateway operators …`."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..db import run_in_session
+from ..errors import GatewayError
+from ..settings import get_settings
+from .schemas import SystemIn
+from .service import RegistryService, parse_import
+
+console = Console()
+err = Console(stderr=True)
+
+agencies_app = typer.Typer(help="Agency registry (danh bạ cơ quan).", no_args_is_help=True)
+systems_app = typer.Typer(help="Agency systems and their API keys.", no_args_is_help=True)
+operators_app = typer.Typer(help="Operator accounts (operator, admin).", no_args_is_help=True)
+
+EXAMPLE = "tinh-mau-h99.csv"
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # pragma: no cover - no user name in some containers
+        return "cli"
+
+
+def _fail(exc: GatewayError) -> typer.Exit:
+    err.print(f"[red]{exc.code}[/red]: {exc.message}")
+    for f in exc.findings or []:
+        err.print(f"  - {f.get('path') or ''}: {f.get('message')}")
+    return typer.Exit(code=1)
+
+
+def example_registry() -> bytes:
+    return resources.files("gateway.registry").joinpath("examples", EXAMPLE).read_bytes()
+
+
+@agencies_app.command("import")
+def import_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(exists=True, dir_okay=False, help="CSV or JSON file of agencies"),
+    ] = None,
+    example: Annotated[
+        bool, typer.Option("--example", help=f"Import the shipped example ({EXAMPLE})")
+    ] = False,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: guess)")
+    ] = None,
+) -> None:
+    """Create or update agencies from a file (upsert by code; all or nothing)."""
+    if (file is None) == (not example):
+        raise typer.BadParameter("give a FILE or --example")
+    data = example_registry() if example else file.read_bytes()  # type: ignore[union-attr]
+    try:
+        rows = parse_import(data, fmt)
+    except GatewayError as exc:
+        raise _fail(exc) from None
+
+    with Progress(
+        TextColumn("[bold]Nhập danh bạ"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("import", total=len(rows))
+
+        async def work(session: AsyncSession):
+            return await RegistryService(session, _actor()).import_agencies(
+                rows, progress=lambda n: progress.advance(task, n)
+            )
+
+        try:
+            result = run_in_session(get_settings(), work)
+        except GatewayError as exc:
+            raise _fail(exc) from None
+    console.print(f"{result.total} cơ quan: {result.created} thêm mới, {result.updated} cập nhật")
+
+
+@agencies_app.command("list")
+def list_command(
+    q: Annotated[str | None, typer.Option(help="part of the code or name")] = None,
+    parent: Annotated[str | None, typer.Option(help="only children of this code")] = None,
+    limit: int = 200,
+) -> None:
+    """List agencies."""
+
+    async def work(session: AsyncSession):
+        return await RegistryService(session, _actor()).agencies.page(
+            q=q, parent=parent, limit=limit
+        )
+
+    items, total = run_in_session(get_settings(), work)
+    table = Table("code", "name", "parent", "level", "active", "mode")
+    for a in items:
+        active = "yes" if a.active else f"no → {a.superseded_by or '-'}"
+        table.add_row(a.code, a.name, a.parent_code or "", str(a.level), active, a.delivery_mode)
+    console.print(table)
+    console.print(f"{len(items)} / {total}")
+
+
+@agencies_app.command("show")
+def show_command(code: str) -> None:
+    """Show one agency."""
+
+    async def work(session: AsyncSession):
+        service = RegistryService(session, _actor())
+        agency = await service.get_agency(code)
+        children, _ = await service.agencies.page(parent=code, limit=1000)
+        systems = await service.systems.systems_for_agencies([code])
+        return agency, children, systems
+
+    try:
+        agency, children, systems = run_in_session(get_settings(), work)
+    except GatewayError as exc:
+        raise _fail(exc) from None
+    for field in (
+        "code",
+        "name",
+        "parent_code",
+        "level",
+        "active",
+        "superseded_by",
+        "delivery_mode",
+        "endpoint_url",
+    ):
+        console.print(f"[bold]{field}[/bold]: {getattr(agency, field)}")
+    console.print(f"[bold]systems[/bold]: {', '.join(s.name for s in systems) or '-'}")
+    if children:
+        console.print("[bold]children[/bold]:")
+        for c in children:
+            console.print(f"  {c.code}  {c.name}")
+
+
+@systems_app.command("create")
+def create_system_command(
+    name: str,
+    agency: Annotated[list[str], typer.Option("--agency", help="code it may act as (repeat)")],
+    certificate: Annotated[
+        list[str] | None, typer.Option("--certificate", help="client certificate identity")
+    ] = None,
+) -> None:
+    """Register a system allowed to act as the given agencies; prints its API key once."""
+
+    async def work(session: AsyncSession):
+        service = RegistryService(session, _actor())
+        system, key = await service.create_system(
+            SystemIn(name=name, agencies=agency, certificates=certificate or [])
+        )
+        return system.id, key
+
+    try:
+        system_id, key = run_in_session(get_settings(), work)
+    except GatewayError as exc:
+        raise _fail(exc) from None
+    err.print(f"system {name} ({system_id}) for {', '.join(agency)}. API key (shown once):")
+    print(key)
+
+
+@systems_app.command("list")
+def list_systems_command() -> None:
+    async def work(session: AsyncSession):
+        service = RegistryService(session, _actor())
+        return [await service.system_out(s) for s in await service.systems.all()]
+
+    table = Table("id", "name", "active", "agencies", "keys")
+    for s in run_in_session(get_settings(), work):
+        live = [k.prefix for k in s.keys if k.revoked_at is None]
+        table.add_row(s.id, s.name, str(s.active), ", ".join(s.agencies), ", ".join(live))
+    console.print(table)
+
+
+@systems_app.command("new-key")
+def new_key_command(system: str, label: str | None = None) -> None:
+    """Issue another API key for a system (by id or name); prints it once."""
+
+    async def work(session: AsyncSession):
+        _, key = await RegistryService(session, _actor()).new_key(system, label)
+        return key
+
+    try:
+        print(run_in_session(get_settings(), work))
+    except GatewayError as exc:
+        raise _fail(exc) from None
+
+
+@operators_app.command("create")
+def create_operator_command(
+    name: str,
+    role: Annotated[str, typer.Option(help="operator or admin")] = "operator",
+    password: Annotated[
+        bool, typer.Option("--password", help="also set a password (prompted)")
+    ] = False,
+) -> None:
+    """Create an operator account; prints its API key once."""
+    secret = (
+        typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True) if password else None
+    )
+
+    async def work(session: AsyncSession):
+        _, key = await RegistryService(session, _actor()).create_operator(name, role, secret)
+        return key
+
+    try:
+        key = run_in_session(get_settings(), work)
+    except GatewayError as exc:
+        raise _fail(exc) from None
+    err.print(f"operator {name} ({role}). API key (shown once):")
+    print(key)

@@ -1,0 +1,338 @@
+"""All configuration of the gateway service, in one place.
+
+Every field can be set from the environment with the `GATEWAY_` prefix (or a `.env` file in the
+working directory), e.g. `GATEWAY_DATABASE_URL=postgresql+asyncpg://gw@db/gateway`.
+
+Defaults run the embedded, zero-setup configuration: an SQLite file under `data_dir`, the service
+on 127.0.0.1:8080, migrations applied automatically. `environment=production` refuses the
+defaults that are only meant for trying the gateway out (see `Settings._refuse_insecure`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .calendar import OfficeCalendar
+from .edxml.filetypes import parse_formats
+from .edxml.limits import MIB, Limits
+from .secretbox import SecretBox
+
+EXAMPLE_NODE_CODE = "00.99.W00"
+"""The default node code: an obviously-example provincial axis code (province "99")."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+
+    # --- storage -----------------------------------------------------------------------
+    data_dir: Path = Path("./gateway-data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL. Default: "
+        "sqlite+aiosqlite:///<data_dir>/gateway.sqlite3. "
+        "Production: postgresql+asyncpg://user:password@host/dbname",
+    )
+    auto_migrate: bool = True
+    db_echo: bool = False
+    sqlite_busy_timeout_ms: int = 30_000
+
+    # --- HTTP ------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = Field(default=64 * MIB, gt=0)
+    inbox_page_max: int = 500
+
+    # --- identity of this node ---------------------------------------------------------
+    node_code: str = Field(
+        default=EXAMPLE_NODE_CODE,
+        description="This gateway's own OrganId, written in the TraceHeader it appends.",
+    )
+
+    # --- edXML limits (see gateway.edxml.limits.Limits) ---------------------------------
+    edxml_max_attachment_bytes: int = 25 * MIB
+    edxml_max_depth: int = 64
+    edxml_max_zip_entries: int = 100
+    edxml_max_zip_expanded_bytes: int = 100 * MIB
+    # attachment formats accepted, comma-separated ("*": any format that is not dangerous;
+    # executables and scripts are always refused), see gateway.edxml.filetypes
+    allowed_attachment_formats: str = "txt,odt,rtf,doc,docx,xls,xlsx,ppt,pptx,pdf,zip"
+
+    # --- office calendar (legal receipt time), fed to OfficeCalendar.from_config --------
+    office_periods: str = "07:30-11:30,13:30-17:00"
+    office_weekdays: str = "mon-fri"
+    office_holidays: str = ""
+    office_extra_working_days: str = ""
+    office_timezone: str = "Asia/Ho_Chi_Minh"
+
+    # --- secrets stored encrypted (push and VXP shared secrets), see gateway.secretbox ----
+    secrets_key: str | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, newest first. Development generates one "
+        "into <data_dir>/secrets.key; production requires it.",
+    )
+
+    bootstrap_admin_key: SecretStr | None = Field(
+        default=None,
+        description="First start of a deployment: when no operator exists yet, create operator "
+        "`admin` holding this API key (≥ 32 characters, from the deployment's secret).",
+    )
+
+    # --- signatures (gateway.trust) --------------------------------------------------------
+    signature_policy: Literal["warn", "require"] = "warn"
+    signature_policy_overrides: dict[str, Literal["warn", "require"]] = Field(
+        default_factory=dict,
+        description='Per document type, e.g. {"Công văn": "require", "status": "warn"} '
+        "(keys: DocumentType/TypeName, or \"<Type>.<TypeDetail>\", or \"status\").",
+    )
+    trust_bundle: Path | None = Field(
+        default=None, description="PEM bundle of the CA roots and intermediates agencies use."
+    )
+    trust_crls: list[Path] = Field(default_factory=list, description="CRL files (PEM or DER).")
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="The gateway's own private key (PEM). Default: <data_dir>/keys/, "
+        "created by `gateway keys init`.",
+    )
+    signing_cert_file: Path | None = None
+    max_concurrent_verifications: int = Field(default=2, ge=1)
+
+    # --- client certificates forwarded by a TLS-terminating proxy ------------------------
+    client_cert_header: str | None = Field(
+        default=None,
+        description="Name of the header in which the TLS-terminating proxy forwards the "
+        "verified client certificate identity (SHA-256 fingerprint or subject DN). "
+        "None disables certificate authentication.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Peers (IP or CIDR) whose client_cert_header is believed.",
+    )
+
+    # --- operators: dashboard, metrics, logs (gateway.ops) --------------------------------
+    dashboard_enabled: bool = Field(default=True, description="serve the dashboard at /dashboard")
+    dashboard_session_hours: float = Field(
+        default=8.0, gt=0, description="a dashboard login lasts at most this long"
+    )
+    dashboard_idle_minutes: float = Field(
+        default=30.0, gt=0, description="…and ends after this long without a request"
+    )
+    dashboard_login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins for one user name before a lockout"
+    )
+    dashboard_login_lockout_minutes: float = Field(
+        default=15.0, gt=0, description="the window counting failures, and the lockout"
+    )
+    dashboard_cookie_secure: bool | None = Field(
+        default=None,
+        description="Secure flag of the session cookie; None: set when the request is https "
+        "(behind a TLS-terminating proxy that speaks http to the gateway, set true)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="when set, GET /metrics wants `Authorization: Bearer <token>`"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line, with request_id"
+    )
+    log_level: str = "info"
+    worker_metrics_port: int | None = Field(
+        default=None,
+        description="`gateway worker`: serve its delivery counters at http://<host>:<port>/metrics "
+        "(the API's /metrics has the database gauges; a stand-alone worker's attempts, retries "
+        "and dead letters are counted in the worker process)",
+    )
+
+    # --- delivery: outbox relay, queue transport, workers, push (gateway.delivery) -------
+    # No broker_url (None or "") = the embedded database queue: `gateway serve` alone relays
+    # and delivers. With RabbitMQ, run `gateway relay` and `gateway worker` (or keep the relay
+    # in the server process with relay_in_process).
+    broker_url: str | None = Field(
+        default=None, description="amqp://user:password@host/vhost; None or empty: DB queue"
+    )
+    broker_prefix: str = Field(default="gateway", description="prefix of queue/exchange names")
+    broker_connect_timeout: float = Field(default=10.0, gt=0)
+    broker_publish_timeout: float = Field(default=10.0, gt=0)
+    delivery_retry_tiers: str = Field(
+        default="30,120,600,1800,3600,7200,14400",
+        description="retry waits in seconds, increasing (one RabbitMQ TTL queue each)",
+    )
+    delivery_max_total_seconds: float = Field(
+        default=86_400, gt=0, description="stop retrying a delivery after this long (24 h)"
+    )
+    delivery_max_attempts: int | None = Field(default=None, ge=1)
+    delivery_jitter: float = Field(default=0.2, ge=0, lt=1)
+    push_connect_timeout: float = Field(default=5.0, gt=0)
+    push_read_timeout: float = Field(default=30.0, gt=0)
+    push_endpoint_concurrency: int = Field(default=4, ge=1)
+    push_breaker_failures: int = Field(default=5, ge=1)
+    push_breaker_cooldown_seconds: float = Field(default=60.0, gt=0)
+    push_breaker_max_cooldown_seconds: float = Field(default=900.0, gt=0)
+    relay_in_process: bool = True
+    worker_in_process: bool | None = Field(
+        default=None, description="default: True only in embedded mode (no broker_url)"
+    )
+    worker_concurrency: int = Field(default=8, ge=1)
+    worker_grace_seconds: float = Field(default=30.0, ge=0)
+    relay_batch_size: int = Field(default=100, ge=1)
+    relay_poll_interval: float = Field(default=0.25, gt=0)
+    db_queue_lease_seconds: float = Field(
+        default=330.0, gt=0, description="embedded queue: a claimed job returns after this"
+    )
+    delivery_fatal_after_seconds: float = Field(
+        default=120.0, gt=0, description="relay/worker exit non-zero after losing DB/broker so long"
+    )
+
+    @property
+    def embedded_queue(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def run_worker_in_process(self) -> bool:
+        return self.embedded_queue if self.worker_in_process is None else self.worker_in_process
+
+    # --- national axis (VXP): the SDK-compatible server face and the upstream connector ----
+    # (gateway.axis; operator guide: docs/vxp.md). Agency systems built on the official SDK
+    # point their `service.endpoint` at https://<gateway><vxp_prefix>. With upstream_url set,
+    # recipients outside the province are forwarded to the national axis and a poller fetches
+    # what the national axis holds for the province's agencies.
+    vxp_prefix: str = Field(
+        default="/vxp",
+        description='Path prefix of the VXP routes ("" = the root, e.g. for a dedicated '
+        "listener: a second `gateway serve --port …` with GATEWAY_VXP_PREFIX=\"\").",
+    )
+    vxp_max_skew_seconds: float = Field(
+        default=900, gt=0, description="accepted age (either way) of a request's timestamp"
+    )
+    upstream_url: str | None = Field(
+        default=None,
+        description="Endpoint of the national axis (the SDK's service.endpoint); "
+        "None = no national connector (unknown recipients are refused).",
+    )
+    upstream_system_id: str | None = Field(
+        default=None, description="This node's system id on the national axis, e.g. 00.53.W00"
+    )
+    upstream_secret: SecretStr | None = None
+    upstream_local_groups: list[str] = Field(
+        default_factory=list,
+        description='Level-1 code groups of this province (e.g. ["H53", "A53"]); a recipient '
+        "code of another group is forwarded upstream. Default: H<NN> from node_code 00.NN.W00.",
+    )
+    upstream_timeout: float = Field(default=60.0, gt=0)
+    upstream_forward_interval: float = Field(default=5.0, gt=0)
+    upstream_poll_interval: float = Field(default=60.0, gt=0)
+    upstream_max_attempts: int = Field(default=20, ge=1)
+    upstream_retry_base_seconds: float = Field(default=30.0, gt=0)
+    upstream_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    upstream_lease_seconds: float = Field(default=300.0, gt=0)
+    agency_sync_interval: float = Field(
+        default=0, ge=0, description="seconds between registry syncs from upstream; 0 = off"
+    )
+    agency_sync_auto_apply: bool = Field(
+        default=False, description="scheduled sync applies additions/changes (never deletes)"
+    )
+    connector_in_server: bool = Field(
+        default=True, description="run the connector in `gateway serve` when upstream_url is set"
+    )
+
+    @model_validator(mode="after")
+    def _check_upstream(self) -> Settings:
+        if self.upstream_url and not (self.upstream_system_id and self.upstream_secret):
+            raise ValueError("upstream_url needs upstream_system_id and upstream_secret")
+        return self
+
+    @property
+    def local_code_groups(self) -> frozenset[str]:
+        if self.upstream_local_groups:
+            return frozenset(g.strip().upper() for g in self.upstream_local_groups if g.strip())
+        parts = self.node_code.split(".")
+        if len(parts) == 3 and parts[1].isdigit():
+            return frozenset({f"H{int(parts[1]):02d}"})
+        return frozenset()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        for net in self.trusted_proxies:
+            ipaddress.ip_network(net, strict=False)
+        self.office_calendar()  # raises ValueError on a bad calendar
+        if self.environment == "production":
+            self._refuse_insecure()
+        return self
+
+    def _refuse_insecure(self) -> None:
+        problems = []
+        if self.node_code == EXAMPLE_NODE_CODE:
+            problems.append(f"GATEWAY_NODE_CODE is the example code {EXAMPLE_NODE_CODE}")
+        if not self.database_url:
+            problems.append("GATEWAY_DATABASE_URL is not set (the SQLite default is for trials)")
+        if self.client_cert_header and any(
+            ipaddress.ip_network(n, strict=False).prefixlen == 0 for n in self.trusted_proxies
+        ):
+            problems.append("GATEWAY_TRUSTED_PROXIES trusts every address")
+        if problems:
+            raise ValueError("refusing insecure settings in production: " + "; ".join(problems))
+
+    def check_service_runtime(self) -> None:
+        """What a production service process (not `db upgrade`) needs besides the basics."""
+        if self.environment != "production":
+            return
+        problems = []
+        if not self.secrets_key:
+            problems.append("GATEWAY_SECRETS_KEY is not set")
+        if not (self.signing_key_file and self.signing_cert_file):
+            problems.append("GATEWAY_SIGNING_KEY_FILE / GATEWAY_SIGNING_CERT_FILE are not set")
+        if not self.trust_bundle:
+            problems.append("GATEWAY_TRUST_BUNDLE is not set (signatures cannot be verified)")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+
+    # --- derived values ----------------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'gateway.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def edxml_limits(self) -> Limits:
+        return Limits(
+            max_package_bytes=self.max_body_bytes,
+            max_attachment_bytes=self.edxml_max_attachment_bytes,
+            max_depth=self.edxml_max_depth,
+            max_zip_entries=self.edxml_max_zip_entries,
+            max_zip_expanded_bytes=self.edxml_max_zip_expanded_bytes,
+            allowed_formats=parse_formats(self.allowed_attachment_formats),
+        )
+
+    def secret_box(self) -> SecretBox:
+        return SecretBox.from_config(self.secrets_key, self.data_dir)
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def office_calendar(self) -> OfficeCalendar:
+        return OfficeCalendar.from_config(
+            periods=self.office_periods,
+            weekdays=self.office_weekdays,
+            holidays=self.office_holidays,
+            extra_working_days=self.office_extra_working_days,
+            timezone=self.office_timezone,
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings from the environment, for the CLI. The app factory takes settings explicitly."""
+    return Settings()

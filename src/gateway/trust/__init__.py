@@ -1,0 +1,29 @@
+"""Signatures on edXML packages: verification against government CAs, classification, policy,
+and the gateway's own signing key. Imports nothing from `gateway` except `edxml.codes`."""
+
+from __future__ import annotations
+
+from .certs import CertificateHealth, CertificateInfo
+from .keys import init_dev_keys
+from .policy import PolicyDecision, PolicyMode, SignaturePolicy, decide
+from .reasons import Reason, ReasonCode
+from .sign import GatewaySigner
+from .store import TrustStore
+from .verify import SignatureClass, SignatureReport, verify_package
+
+__all__ = [
+    "CertificateHealth",
+    "CertificateInfo",
+    "GatewaySigner",
+    "PolicyDecision",
+    "PolicyMode",
+    "Reason",
+    "ReasonCode",
+    "SignatureClass",
+    "SignaturePolicy",
+    "SignatureReport",
+    "TrustStore",
+    "decide",
+    "init_dev_keys",
+    "verify_package",
+]

@@ -1,0 +1,46 @@
+"""`gateway axis secret` and `gateway axis sync-agencies` on the embedded SQLite default."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+from gateway.settings import get_settings
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("GATEWAY_UPSTREAM_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_secret_create_rotate_revoke(cli_env):
+    assert run("agencies", "import", "--example").exit_code == 0
+    r = run("systems", "create", "qlvb-stc", "--agency", "000.00.11.H99")
+    assert r.exit_code == 0, r.output
+    r = run("axis", "secret", "qlvb-stc")
+    assert r.exit_code == 0, r.output
+    assert "systemid: 000.00.11.H99" in r.stdout
+    first = r.stdout.split("secret:")[1].split()[0]
+    r = run("axis", "secret", "qlvb-stc")
+    second = r.stdout.split("secret:")[1].split()[0]
+    assert first != second and len(second) >= 40
+    assert second not in (cli_env / "gateway.sqlite3").read_bytes().decode("latin-1")  # sealed
+    r = run("axis", "secret", "qlvb-stc", "--revoke")
+    assert r.exit_code == 0 and "disabled" in r.stdout
+    r = run("axis", "secret", "no-such-system")
+    assert r.exit_code == 1 and "NOT_FOUND" in r.output
+
+
+def test_sync_needs_an_upstream(cli_env):
+    r = run("axis", "sync-agencies")
+    assert r.exit_code == 2 and "GATEWAY_UPSTREAM_URL" in r.output

@@ -1,0 +1,55 @@
+"""Appending the gateway's TraceHeader to the bytes as they leave."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gateway.edxml import append_trace_header, parse_package, validate_package
+from support.samples import ALL_SAMPLES, sample_bytes
+
+MOMENT = datetime(2026, 11, 21, 1, 2, 3, tzinfo=UTC)  # 08:02:03 in Vietnam
+
+
+@pytest.mark.parametrize("name", ALL_SAMPLES)
+def test_appended_package_is_valid_and_carries_the_new_trace(name: str) -> None:
+    raw = sample_bytes(name)
+    out = append_trace_header(raw, "00.99.W00", MOMENT)
+    report = validate_package(out)
+    assert report.ok, [str(f) for f in report.errors]
+    trace = report.package.trace
+    assert trace is not None
+    last = trace.trace_headers[-1]
+    assert (last.organ_id, last.timestamp) == ("00.99.W00", "2026/11/21 08:02:03")
+
+
+@pytest.mark.parametrize("name", ALL_SAMPLES)
+def test_everything_else_is_byte_for_byte_unchanged(name: str) -> None:
+    raw = sample_bytes(name)
+    out = append_trace_header(raw, "00.99.W00", MOMENT)
+    assert len(out) > len(raw)
+    # the insertion is one contiguous block: what precedes and follows it is the original
+    prefix = 0
+    while out[prefix] == raw[prefix]:
+        prefix += 1
+    assert out[prefix + (len(out) - len(raw)) :] == raw[prefix:]
+
+
+def test_document_keeps_existing_traces_in_order() -> None:
+    out = append_trace_header(sample_bytes("edoc_new.edxml"), "00.99.W00", MOMENT)
+    package = parse_package(out)
+    assert [t.organ_id for t in package.trace.trace_headers] == ["000.00.00.G22", "00.99.W00"]
+    assert package.trace.business is not None  # Bussiness still after the TraceHeaders
+
+
+def test_twice_gives_two_hops() -> None:
+    once = append_trace_header(sample_bytes("status.edxml"), "00.99.W00", MOMENT)
+    twice = append_trace_header(once, "00.00.W00", MOMENT)
+    package = parse_package(twice)
+    assert [t.organ_id for t in package.trace.trace_headers] == ["00.99.W00", "00.00.W00"]
+
+
+def test_organ_id_is_escaped() -> None:
+    out = append_trace_header(sample_bytes("status.edxml"), "A&B", MOMENT)
+    assert b"<edXML:OrganId>A&amp;B</edXML:OrganId>" in out

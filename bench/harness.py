@@ -46,6 +46,8 @@ from typing import Any
 
 import httpx
 
+import cpu  # bench/cpu.py
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT / "tests" / "trust"))
@@ -234,7 +236,7 @@ class Harness:
             "mix_seconds": self.args.mix_seconds,
             "mix_rate": self.args.mix_rate,
             "drain_seconds": self.args.drain_seconds,
-            "big_bytes": self.args.big_mb * 1_000_000,
+            "big_bytes": int(self.args.big_mb * 1_000_000),
         }
         receiver = {
             "gateway_url": self.config["gateway_url"],
@@ -547,6 +549,8 @@ def report(
         f"{ratio:.0%} of the bound; intake latency p50 {s['latency_ms'].get('p50', 0):.0f} ms, "
         f"p99 {s['latency_ms'].get('p99', 0):.0f} ms"
         f"{' (ran out of packages)' if s['exhausted'] else ''}",
+        f"  CPU while taking them in: {cpu.per_package(s['cpu_intake'], s['packages'])}",
+        f"  CPU until their copies were all out: {cpu.per_package(s['cpu_total'], s['packages'])}",
         f"  its {e2e_s['deliveries']} deliveries: intake->delivered "
         f"p50 {e2e_s['p50'] * 1000:.0f} ms, p99 {e2e_s['p99'] * 1000:.0f} ms; "
         + f"{e2e_s['deliveries_per_s']:.1f} deliveries/s"
@@ -647,7 +651,7 @@ def main() -> None:
         bound = h.driver("bound", "bound.json")
         h.start_gateway()
         t0 = time.monotonic()
-        load = h.driver("run", "load.json")
+        load = h.driver("run", "load.json", extra={"pids": h.procs.pids()})
         load["db_counts"], load["db_seconds"] = h.db_counts(), time.monotonic() - t0
         peaks = h.peaks()
         memory = h.memory() if args.big_mb else None

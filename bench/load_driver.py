@@ -33,6 +33,8 @@ from typing import Any
 
 import httpx
 
+import cpu  # bench/cpu.py
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "samples" / "edoc_new.edxml"
 sys.path.insert(0, str(ROOT / "tests" / "trust"))  # the test PKI's signer
@@ -379,11 +381,17 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
         # warm-up: every process's first requests (imports, prepared statements, connections)
         await sustained(traffic, s_bodies[:40], 60, 4)
         out["warmup_drained"] = await traffic.drained(config["drain_seconds"])
+        pids = {**config.get("pids", {}), "driver": os.getpid()}
+        cpu_before = cpu.snapshot(pids)
         out["sustained"] = await sustained(
             traffic, s_bodies[40:], config["sustained_seconds"], config["concurrency"]
         )
+        cpu_intake = cpu.snapshot(pids)
         out["sustained"]["package_bytes"] = sum(len(b) for _, b in s_bodies) / len(s_bodies)
         out["sustained_drained"] = await traffic.drained(config["drain_seconds"])
+        # CPU while the phase's packages were taken in, and until all their copies were out
+        out["sustained"]["cpu_intake"] = cpu.delta(cpu_before, cpu_intake)
+        out["sustained"]["cpu_total"] = cpu.delta(cpu_before, cpu.snapshot(pids))
         rate = config.get("mix_rate") or max(1.0, out["sustained"]["packages_per_s"] / 2)
         count = min(len(m_bodies), max(10, int(rate * config["mix_seconds"])))
         out["mix"] = await open_loop(traffic, m_bodies[:count], rate, "mix")

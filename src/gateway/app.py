@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from . import __version__, errors, trust_routes
+from .audit.chainer import background_chainer
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
 from .db import Database, utcnow
@@ -27,6 +28,7 @@ from .ops.logging import RequestContextMiddleware
 from .ops.metrics import GatewayMetrics, MetricsMiddleware
 from .ops.metrics import router as metrics_router
 from .ops.report_routes import router as report_router
+from .outages.monitor import run_outage_monitor
 from .packages.routes import router as packages_router
 from .packages.service import SignatureCheck
 from .registry.routes import admin as admin_router
@@ -80,7 +82,11 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
             delivery = start_delivery(settings, db)
             app.state.delivery = delivery
             try:
-                async with run_connector(app):  # gateway.axis: national connector, if set
+                async with (
+                    background_chainer(db, settings.audit_chain_interval),
+                    run_connector(app),  # gateway.axis: national connector, if set
+                    run_outage_monitor(app),  # gateway.outages: outage incidents
+                ):
                     yield
             finally:
                 if delivery is not None:

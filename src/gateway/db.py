@@ -55,6 +55,7 @@ def load_models() -> MetaData:
     from .axis import models as _axis  # noqa: F401
     from .delivery import models as _delivery  # noqa: F401
     from .ops import models as _ops  # noqa: F401
+    from .outages import models as _outages  # noqa: F401
     from .packages import models as _packages  # noqa: F401
     from .registry import models as _registry  # noqa: F401
 
@@ -253,7 +254,9 @@ T = TypeVar("T")
 
 
 def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """For CLI commands: migrate (if enabled), run `work` in one transaction, commit."""
+    """For CLI commands: migrate (if enabled), run `work` in one transaction, commit, then
+    chain the audit events it wrote (no server's chainer may be running)."""
+    from .audit.service import chain_all  # the audit log is built on this module
 
     async def main() -> T:
         db = Database(settings)
@@ -267,7 +270,8 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
                 except BaseException:
                     await session.rollback()
                     raise
-                return result
+            await chain_all(db)
+            return result
         finally:
             await db.dispose()
 

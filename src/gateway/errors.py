@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,27 @@ class InternalError(GatewayError):
     pass
 
 
+class ServiceUnavailable(GatewayError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "Hệ thống tạm thời gián đoạn (cơ sở dữ liệu), vui lòng gửi lại sau"
+    description = (
+        "The database is unreachable for a moment (restart, fail-over): nothing was stored; "
+        "send again after Retry-After seconds"
+    )
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5, **kw: Any):
+        super().__init__(message, headers={"Retry-After": str(retry_after)}, **kw)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database (or its connection) is gone for now, rather than the request or the code
+    being wrong: the client should retry later."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError)
+
+
 # All classes, for OpenAPI and documentation.
 ALL_ERRORS: tuple[type[GatewayError], ...] = (
     BadRequest,
@@ -179,6 +201,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     RecipientUnknown,
     RecipientInactive,
     InternalError,
+    ServiceUnavailable,
 )
 
 
@@ -239,5 +262,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            # the transaction did not commit, so nothing was accepted: say when to come back
+            log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+            err: GatewayError = ServiceUnavailable()
+            return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(InternalError().body(), status_code=500)

@@ -184,11 +184,27 @@ class Settings(BaseSettings):
     worker_grace_seconds: float = Field(default=30.0, ge=0)
     relay_batch_size: int = Field(default=100, ge=1)
     relay_poll_interval: float = Field(default=0.25, gt=0)
+    audit_chain_interval: float = Field(
+        default=0.5, gt=0, description="seconds between the server's audit chaining passes"
+    )
     db_queue_lease_seconds: float = Field(
         default=330.0, gt=0, description="embedded queue: a claimed job returns after this"
     )
     delivery_fatal_after_seconds: float = Field(
         default=120.0, gt=0, description="relay/worker exit non-zero after losing DB/broker so long"
+    )
+
+    # --- outage incidents (gateway.outages; docs/operations.md) ---------------------------
+    outage_threshold_working_hours: float = Field(
+        default=4.0,
+        gt=0,
+        description="an agency endpoint (or the upstream link) failing for more than this many "
+        "working hours (office calendar) raises an outage incident",
+    )
+    outage_monitor_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds between the server's outage checks; 0 = not in this process",
     )
 
     @property

@@ -19,7 +19,7 @@ from gateway.archive.cli import export_bundle, prune_exported
 from gateway.archive.models import ArchiveExport, ArchiveTombstone
 from gateway.archive.service import ArchiveError, Selection
 from gateway.audit.models import AuditEvent
-from gateway.audit.service import verify_chain
+from gateway.audit.service import chain_and_verify
 from gateway.db import VIETNAM, utcnow
 from gateway.edxml import open_attachment, parse_package
 from gateway.trust import GatewaySigner
@@ -123,10 +123,10 @@ async def test_export_verify_prune(gw, tmp_path):
     async with gw.db.sessionmaker() as s:
         tomb = await s.get(ArchiveTombstone, original_id)
         assert (tomb.sha256, tomb.size, tomb.bundle_sha256) == (meta["sha256"], len(raw), sha)
-        chain = await verify_chain(s)
-        assert chain.ok, chain.reason
         last = (await s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))).one()
         assert (last.action, last.subject) == ("package.pruned", f"package:{original_id}")
+    chain = await chain_and_verify(gw.db)
+    assert chain.ok and chain.pending == 0, chain.reason
 
     # pruning again does nothing; exporting the same selection again finds nothing left
     again = await prune_exported(settings, tomorrow, actor="test", dry_run=False)

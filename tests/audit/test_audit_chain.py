@@ -6,11 +6,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from conftest import SAMPLE_DOCUMENT_ID, rewrite, sample_bytes
 from gateway.audit.models import AuditEvent
-from gateway.audit.service import GENESIS, AuditLog, verify_chain
+from gateway.audit.service import (
+    GENESIS,
+    AuditLog,
+    chain_all,
+    chain_and_verify,
+    chain_pending,
+    verify_chain,
+)
 
 A80, H17 = "000.00.00.A80", "28.22.H17"
 
@@ -29,11 +37,11 @@ async def activity(gw) -> None:
     first = results[0].json()
     await gw.get(f"/api/v1/packages/{first['package_id']}", keys[H17])
     await gw.post(f"/api/v1/deliveries/{first['deliveries'][0]['delivery_id']}/ack", keys[H17])
+    await chain_all(gw.db)  # an event is tamper-evident once chained
 
 
 async def verify(gw):
-    async with gw.db.sessionmaker() as s:
-        return await verify_chain(s)
+    return await chain_and_verify(gw.db)
 
 
 async def test_chain_intact_after_activity(gw):
@@ -41,9 +49,9 @@ async def test_chain_intact_after_activity(gw):
     report = await verify(gw)
     assert report.ok, report
     async with gw.db.sessionmaker() as s:
-        events = (await s.scalars(select(AuditEvent).order_by(AuditEvent.seq))).all()
-    assert report.checked == len(events) > 10
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        events = (await s.scalars(select(AuditEvent).order_by(AuditEvent.chain_pos))).all()
+    assert report.checked == len(events) > 10 and report.pending == 0
+    assert [e.chain_pos for e in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == GENESIS
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     actions = {e.action for e in events}
@@ -104,3 +112,58 @@ async def test_append_in_a_rolled_back_transaction_leaves_no_trace(gw):
         await s.commit()
     report = await verify(gw)
     assert report.ok and report.checked == 2
+
+
+QUIET = {"audit_chain_interval": 3600}  # the background chainer runs once, at start-up
+
+
+async def test_out_of_order_commits_are_chained_in_commit_order(make_gateway):
+    """Appends take no lock: a transaction that appended first but commits last is chained
+    after the others, and the whole chain verifies."""
+    gw = await make_gateway(**QUIET)
+    async with gw.db.sessionmaker() as slow:
+        if gw.db.dialect == "sqlite":  # one writer at a time: append and commit in turn
+            await AuditLog(slow).append("test.first", actor="test")
+            await slow.commit()
+        else:
+            await AuditLog(slow).append("test.first", actor="test")  # stays uncommitted
+        async with gw.db.sessionmaker() as fast:
+            await AuditLog(fast).append("test.second", actor="test", data={"ý": "Tiếng Việt"})
+            await fast.commit()
+        assert await chain_all(gw.db) >= 1
+        await slow.commit()
+    report = await verify(gw)
+    assert report.ok and report.pending == 0, report
+    async with gw.db.sessionmaker() as s:
+        events = (await s.scalars(select(AuditEvent).order_by(AuditEvent.chain_pos))).all()
+    actions = [e.action for e in events if e.action.startswith("test.")]
+    assert sorted(actions) == ["test.first", "test.second"]
+    if gw.db.dialect == "postgresql":
+        first, second = (next(e for e in events if e.action == a) for a in actions)
+        assert actions == ["test.second", "test.first"] and first.seq > second.seq
+
+
+async def test_unchained_events_are_counted_as_pending(make_gateway):
+    gw = await make_gateway(**QUIET)
+    await chain_all(gw.db)
+    async with gw.db.sessionmaker() as s:
+        await AuditLog(s).append("test.waiting", actor="test")
+        await s.commit()
+        report = await verify_chain(s)
+    assert report.ok and report.pending == 1
+    assert (await verify(gw)).pending == 0
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_one_chainer_at_a_time(make_gateway, backend):
+    """A second chainer skips its pass while one holds the lock, instead of forking the chain."""
+    gw = await make_gateway(**QUIET)
+    async with gw.db.sessionmaker() as s:
+        await AuditLog(s).append("test.one", actor="test")
+        await s.commit()
+    async with gw.db.sessionmaker() as holder:
+        assert await chain_pending(holder) >= 1  # holds the lock until it commits
+        assert await chain_all(gw.db) == 0
+        await holder.commit()
+    report = await verify(gw)
+    assert report.ok and report.pending == 0

@@ -357,3 +357,27 @@ async def test_copies_are_private_to_their_recipient(gw, parties) -> None:
     # registering under someone else's agency
     r = await g22.register_agency({"pcode": H41, "code": SUB, "name": "x", "mail": "a@b.vn"})
     assert r["ErrorCode"] == "FORBIDDEN"
+
+
+async def test_send_while_the_database_is_down_answers_503(gw, parties) -> None:
+    """The SDK's envelope with SERVICE_UNAVAILABLE and Retry-After; the same send then works."""
+    from sqlalchemy import event
+
+    def refuse(*_args, **_kwargs):
+        raise ConnectionRefusedError(111, "Connection refused (test)")
+
+    g22 = sdk(gw, parties[G22])
+    edoc = {"servicetype": "eDoc", "messagetype": "edoc", "from": G22}
+    engine = gw.db.engine.sync_engine
+    event.listen(engine, "do_connect", refuse)
+    await gw.db.engine.dispose()
+    try:
+        headers = g22.headers({**edoc, "hash-file": sdk_hash_file(original_from_g22())},
+                              "application/octet-stream")  # fmt: skip
+        r = await gw.http.post("/vxp/sendEdoc", headers=headers, content=original_from_g22())
+    finally:
+        event.remove(engine, "do_connect", refuse)
+    assert (r.status_code, r.json()["ErrorCode"]) == (503, "SERVICE_UNAVAILABLE")
+    assert r.headers["Retry-After"] == "5" and r.json()["status"] == "FAIL"
+    assert (await g22.send_edoc(edoc, original_from_g22()))["status"] == "OK"
+    assert await gw.count("packages") == 1

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import rewrite, sample_bytes
-from gateway.audit.service import verify_chain
+from gateway.audit.service import chain_and_verify
 
 # imported at collection time: later, the name `conftest` may point at tests/trust/conftest.py
 from ops.ops_support import logged_in
@@ -97,8 +97,7 @@ async def test_injection_is_stored_and_returned_verbatim(gw) -> None:
     assert x(HTML).encode() in fetched.content  # still XML-escaped in the bytes handed on
 
     # the audit chain still verifies
-    async with gw.db.sessionmaker() as session:
-        chain = await verify_chain(session)
+    chain = await chain_and_verify(gw.db)
     assert chain.ok and chain.checked >= 2, chain
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import undefer
 from typer.testing import CliRunner
 
-from gateway.audit.service import verify_chain
+from gateway.audit.service import chain_all, verify_chain
 from gateway.cli import app as cli
 from gateway.db import Database, alembic_config
 from gateway.ops.backup import BackupError, DatabaseInUse, backup, restore
@@ -25,6 +25,7 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 async def snapshot(db: Database) -> dict:
+    await chain_all(db)
     async with db.sessionmaker() as s:
         packages = (
             await s.scalars(select(Package).options(undefer(Package.raw)).order_by(Package.id))

@@ -21,6 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from gateway.packages.models import Delivery
+from outages.outage_support import recover, vn, weekend_outage
+from outages.outage_support import start as start_outage_harness
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -220,3 +222,28 @@ def test_stand_alone_worker_serves_its_counters():
         thread.join(5)
     assert "gateway_dead_letters_total 1.0" in text
     assert 'gateway_delivery_attempts_total{outcome="failed"} 1.0' in text
+
+
+async def test_outage_incident_metrics(make_gateway):
+    """Open incidents and all incidents per kind, closed durations as histograms (wall-clock
+    and working time), read from the database."""
+    h = await start_outage_harness(make_gateway, at=vn(2026, 11, 19, 9, 0))
+    await weekend_outage(h)
+    m = await scrape(h.gw)
+    assert value(m, "gateway_outage_incidents_open", kind="agency") == 1
+    assert value(m, "gateway_outage_incidents_open", kind="upstream") == 0
+    assert value(m, "gateway_outage_incidents_total", kind="agency") == 1
+    assert value(m, "gateway_outage_duration_seconds_count", kind="agency") == 0
+
+    await recover(h)
+    m = await scrape(h.gw)
+    assert value(m, "gateway_outage_incidents_open", kind="agency") == 0
+    assert value(m, "gateway_outage_incidents_total", kind="agency") == 1
+    assert value(m, "gateway_outage_duration_seconds_count", kind="agency") == 1
+    assert value(m, "gateway_outage_duration_seconds_sum", kind="agency") == 70 * 3600
+    assert value(m, "gateway_outage_duration_seconds_bucket", kind="agency", le="172800") == 0
+    assert value(m, "gateway_outage_duration_seconds_bucket", kind="agency", le="345600") == 1
+    working = "gateway_outage_working_duration_seconds"
+    assert value(m, f"{working}_sum", kind="agency") == 5.5 * 3600
+    assert value(m, f"{working}_bucket", kind="agency", le="14400") == 0
+    assert value(m, f"{working}_bucket", kind="agency", le="27000") == 1

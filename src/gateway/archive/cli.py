@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..audit.service import chain_all
 from ..db import Database, utcnow
+from ..edxml.timefmt import VIETNAM
 from ..settings import Settings, get_settings
 from .bundle import BundleWriter, VerifyReport, verify_bundle
 from .service import ArchiveError, ArchiveService, PruneReport, Selection, day_start
@@ -63,6 +65,7 @@ async def export_bundle(
     try:
         if settings.auto_migrate:
             await db.migrate()
+        await chain_all(db)  # the bundle carries the documents' audit events with their links
         created = utcnow()
         bundle_id = str(uuid.uuid4())
         exported: list[tuple[str, str]] = []
@@ -130,6 +133,7 @@ async def export_bundle(
                 await session.commit()
             finally:
                 db.end_write(session)
+        await chain_all(db)
         return path, sha, len(exported), pruned
     finally:
         await db.dispose()
@@ -245,9 +249,10 @@ async def prune_exported(
                     return report
                 report = await service.prune(cutoff, actor=actor, now=utcnow())
                 await session.commit()
-                return report
             finally:
                 db.end_write(session)
+        await chain_all(db)
+        return report
     finally:
         await db.dispose()
 
@@ -269,7 +274,7 @@ def prune_command(
     410 Gone. Audit events are appended, never rewritten."""
     before = _date(exported_before, "--exported-before")
     assert before is not None
-    if before > date.today() + timedelta(days=1):
+    if before > utcnow().astimezone(VIETNAM).date() + timedelta(days=1):
         raise typer.BadParameter("a date in the future", param_hint="--exported-before")
     settings = get_settings()
     preview = asyncio.run(prune_exported(settings, before, actor=_actor(), dry_run=True))

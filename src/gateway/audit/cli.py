@@ -8,16 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import run_in_session
 from ..settings import get_settings
-from .service import ChainReport, verify_chain
+from .service import ChainReport, chain_pending, verify_chain
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
 
 @audit_app.command("verify")
 def verify_command() -> None:
-    """Recompute the hash chain; exit 1 and name the first broken link if it was altered."""
+    """Chain any events still pending, recompute the hash chain; exit 1 and name the first
+    broken link if it was altered."""
 
     async def work(session: AsyncSession) -> ChainReport:
+        await chain_pending(session)
+        await session.commit()
         return await verify_chain(session)
 
     report = run_in_session(get_settings(), work)

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..audit.chainer import background_chainer
+from ..audit.service import chain_all
 from ..db import Database, run_in_session
 from ..errors import GatewayError
 from ..settings import Settings, get_settings
@@ -97,13 +99,15 @@ def sync_command(
             if settings.auto_migrate:
                 await db.migrate()
             async with upstream_client(settings) as client:
-                return await sync_agencies(
+                report = await sync_agencies(
                     db,
                     client,
                     apply=apply,
                     local_groups=settings.local_code_groups,
                     actor=_actor(),
                 )
+            await chain_all(db)
+            return report
         finally:
             await db.dispose()
 
@@ -143,7 +147,10 @@ def connector_command() -> None:
                 routing=UpstreamRouting(enabled=True, local_groups=settings.local_code_groups),
                 signature_check=build_trust(settings).check,
             )
-            async with upstream_client(settings) as client:
+            async with (
+                upstream_client(settings) as client,
+                background_chainer(db, settings.audit_chain_interval),
+            ):
                 await Connector(ctx, client).run()
         finally:
             await db.dispose()

@@ -1,9 +1,12 @@
 """The national connector: the gateway as a client of the national axis (VXP).
 
 - `Forwarder.run_once()` sends due `axis_upstream_forwards` rows (copies for recipients outside
-  the province) with sendEdoc as this node's system id, the stored bytes plus this gateway's
-  TraceHeader, and records the upstream DocId; failures back off with jitter and, after
-  `upstream_max_attempts` (or a permanent error), the copy becomes `failed` for an operator.
+  the province; most urgent first) with sendEdoc as this node's system id, the stored bytes
+  plus this gateway's TraceHeader, and records the upstream DocId; failures back off with
+  jitter and, after `upstream_max_attempts` (or a permanent error), the copy becomes `failed`
+  for an operator. Each result is also the health of the upstream link (gateway.outages): a
+  non-permanent error marks it failing, a success that ends a failure closes the link's
+  outage incident and drains its backlog.
 - `Poller.run_once()` takes what upstream holds for the province's agencies:
   getReceivedEdocList (edoc, then status) → getEdoc → intake (one transaction, with an
   `axis_upstream_receipts` row) → commit → updateStatus done. A crash between the commit and
@@ -42,6 +45,9 @@ from ..db import Database, begin_write, utcnow
 from ..edxml import EdxmlError, parse_package
 from ..edxml.trace import append_trace_header
 from ..errors import Forbidden, GatewayError
+from ..outages.health import HealthLog
+from ..outages.models import UPSTREAM
+from ..outages.service import close_on_recovery
 from ..packages.models import Delivery
 from ..packages.service import PackageService, SignatureCheck, no_signature_check
 from ..registry.models import Agency, AgencySystem
@@ -206,10 +212,17 @@ class Forwarder:
         except VxpClientError as exc:
             error = exc
             log.warning("forwarding package %s upstream failed: %s", package_id, exc)
+        failing_since = None
         async with write_session(db) as session:
             repo = AxisRepository(session)
             audit = AuditLog(session)
             now = self.ctx.clock()
+            # the link's health (gateway.outages.health); a permanent refusal says nothing
+            health = HealthLog(session)
+            if error is None:
+                failing_since = await health.success(UPSTREAM, at=now)
+            elif not error.permanent:
+                await health.failure(UPSTREAM, at=now, error=f"{error.code}: {error.message}")
             for delivery_id, recipient in live:
                 forward = await repo.forward(delivery_id)
                 delivery = await session.get(Delivery, delivery_id)
@@ -264,6 +277,8 @@ class Forwarder:
                 else:
                     forward.next_attempt_at = now + self.backoff(forward.attempts)
                     stats.retrying += 1
+        if failing_since is not None:  # the link is back: close its incident, drain
+            await close_on_recovery(db, self.ctx.calendar, UPSTREAM, at=now)
 
 
 # --------------------------------------------------------------------------------- polling

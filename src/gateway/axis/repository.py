@@ -105,18 +105,24 @@ class AxisRepository:
     async def claim_forwards(
         self, now: datetime, lease_until: datetime, owner: str, limit: int
     ) -> list[UpstreamForward]:
+        # most urgent first (Priority 1–4 overtake ordinary copies), then the longest due
         query = (
             select(UpstreamForward)
+            .join(Package, Package.id == UpstreamForward.package_id)
             .where(
                 UpstreamForward.state == "pending",
                 UpstreamForward.next_attempt_at <= now,
                 or_(UpstreamForward.lease_until.is_(None), UpstreamForward.lease_until < now),
             )
-            .order_by(UpstreamForward.next_attempt_at, UpstreamForward.created_at)
+            .order_by(
+                func.coalesce(Package.priority, 0).desc(),
+                UpstreamForward.next_attempt_at,
+                UpstreamForward.created_at,
+            )
             .limit(limit)
         )
         if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=UpstreamForward)
         rows = list((await self.session.scalars(query)).all())
         for row in rows:
             row.lease_until = lease_until

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -28,8 +29,10 @@ from ..errors import (
     Forbidden,
     GatewayError,
     NotFound,
+    ServiceUnavailable,
     Unauthenticated,
     ValidationFailed,
+    is_unavailable,
     responses,
 )
 from ..packages.routes import get_service as get_package_service
@@ -70,9 +73,13 @@ def ok(desc: str = "Thành công", **extra: Any) -> JSONResponse:
     return JSONResponse({"status": "OK", "ErrorCode": "0", "ErrorDesc": desc, **extra})
 
 
-def fail(code: str, desc: str, http_status: int) -> JSONResponse:
+def fail(
+    code: str, desc: str, http_status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
-        {"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc}, status_code=http_status
+        {"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc},
+        status_code=http_status,
+        headers=headers,
     )
 
 
@@ -99,6 +106,7 @@ VXP_FAILURES: dict[int | str, dict[str, Any]] = {
         (415, "Unsupported media type (UNSUPPORTED_MEDIA_TYPE)"),
         (422, "Invalid package, recipient or signature (VALIDATION_FAILED, …)"),
         (500, "Internal error (INTERNAL_ERROR)"),
+        (503, "Database unavailable for a moment: retry after Retry-After (SERVICE_UNAVAILABLE)"),
     )
 }
 
@@ -132,13 +140,18 @@ class VxpRoute(APIRoute):
                 return fail(str(exc.code), exc.message, AUTH_STATUS.get(exc.code, 401))
             except GatewayError as exc:
                 await _rollback(request)
-                return fail(exc.code, _describe(exc), exc.status_code)
+                return fail(exc.code, _describe(exc), exc.status_code, exc.headers)
             except RequestValidationError:
                 await _rollback(request)
                 return fail("BAD_REQUEST", "Yêu cầu không hợp lệ", 400)
-            except Exception:
+            except Exception as exc:
+                with suppress(Exception):  # the connection may be gone with the database
+                    await _rollback(request)
+                if is_unavailable(exc):
+                    log.warning("VXP operation: database unavailable: %s", exc)
+                    err = ServiceUnavailable()
+                    return fail(err.code, err.message, err.status_code, err.headers)
                 log.exception("VXP operation failed")
-                await _rollback(request)
                 return fail("INTERNAL_ERROR", "Lỗi hệ thống", 500)
 
         return vxp_handler

@@ -39,6 +39,7 @@ def _logging(level: str) -> None:
 
 
 async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
+    from ..audit.chainer import background_chainer
     from .runtime import DeliveryRuntime
     from .worker_runtime import install_signal_handlers
 
@@ -58,8 +59,10 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
             return 1
         what = " and ".join(n for n, on in (("relay", relay), ("worker", worker)) if on)
         err.print(f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it")
-        await runtime.wait()
-        await runtime.stop()
+        # this process's delivery events are chained even when no server runs
+        async with background_chainer(db, settings.audit_chain_interval):
+            await runtime.wait()
+            await runtime.stop()
     finally:
         remove()
         await db.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -113,6 +113,13 @@ class DeliveryRepository:
         if with_raw:
             stmt = stmt.options(undefer(Package.raw))
         return await self.session.scalar(stmt)
+
+    async def packages(self, ids: Iterable[str]) -> dict[str, Package]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(Package).where(Package.id.in_(wanted)))
+        return {p.id: p for p in rows.all()}
 
     async def agency(self, code: str) -> Agency | None:
         return await self.session.get(Agency, code)

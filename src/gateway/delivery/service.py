@@ -13,13 +13,17 @@ The job handler (`DeliveryHandler`), for a `document`/`status` job:
    job): attempts + 1, `last_error`; 2xx → `delivered` with `sent_at`, `delivered_at`,
    `legal_received_at` and a `delivery.delivered` audit event; giving up (permanent 4xx, or the
    retry budget spent) → `failed` with a `delivery.failed` audit event, and the runtime sends
-   the job to the dead-letter queue.
+   the job to the dead-letter queue. The same transaction notes the endpoint's health
+   (gateway.outages.health: a transient failure marks the agency failing, a 2xx clears it);
+   a 2xx that ends a failure then closes the agency's open outage incident and drains its
+   backlog (gateway.outages.service), after the commit.
 
 `notice` jobs do the same for a notice to an original sender (gateway.delivery.notices): POST
 the JSON notice to a push-mode sender, or make it available in GET /notices.
 
 `DeliveryAdmin` (never commits): list deliveries, resend failed ones (singly or in bulk by
-agency; a new retry round through the outbox; audited with the reason), cancel them.
+agency; a new retry round, most urgent first: gateway.delivery.requeue; audited with the
+reason), cancel them.
 """
 
 from __future__ import annotations
@@ -38,15 +42,17 @@ from ..edxml import append_trace_header
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..ops.logging import request_id_var
 from ..ops.observe import observer_for
+from ..outages.health import HealthLog
+from ..outages.service import close_on_recovery
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
 from .backoff import RetryPolicy
 from .breaker import EndpointGuard
 from .jobs import DeliveryJob, HandlerResult
-from .models import OutboxMessage
 from .push import PushClient
 from .push_attempt import AttemptResult, PushTarget, attempt_push
 from .repository import DeliveryRepository
+from .requeue import Requeue
 from .uow import write_session
 
 log = logging.getLogger(__name__)
@@ -197,6 +203,14 @@ class DeliveryHandler:
             delivery.updated_at = now
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
+            recipient = delivery.recipient_code
+            # the endpoint's health (gateway.outages.health); a permanent 4xx says nothing
+            health = HealthLog(session)
+            failing_since = None
+            if outcome.delivered:
+                failing_since = await health.success(recipient, at=now)
+            elif outcome.transient:
+                await health.failure(recipient, at=now, error=outcome.reason)
             audit = AuditLog(session)
             data = {
                 "package_id": delivery.package_id,
@@ -233,6 +247,8 @@ class DeliveryHandler:
                     )
             delivered_at = delivery.delivered_at if observed == "delivered" else None
             queued_at = delivery.queued_at
+        if failing_since is not None:  # this 2xx ended a failure: close any incident, drain
+            await close_on_recovery(self.db, self.calendar, recipient, at=now)
         # after the commit: one report per push attempt (gateway.ops.metrics)
         observer_for(self.db).delivery_attempt(
             outcome=observed,
@@ -318,29 +334,6 @@ class DeliveryHandler:
 # ------------------------------------------------------------------------ operator actions
 
 
-def delivery_outbox_row(
-    delivery_id: str,
-    package_id: str,
-    recipient: str,
-    kind: str,
-    priority: int | None,
-    at: datetime,
-    request_id: str | None = None,
-) -> OutboxMessage:
-    return OutboxMessage(
-        topic="delivery.ready",
-        payload={
-            "delivery_id": delivery_id,
-            "package_id": package_id,
-            "recipient": recipient,
-            "kind": kind,
-            "priority": priority or 0,
-            "request_id": request_id,  # the package's intake request (gateway.ops.logging)
-        },
-        created_at=at,
-    )
-
-
 class DeliveryAdmin:
     """Operator actions on deliveries. Never commits."""
 
@@ -394,38 +387,7 @@ class DeliveryAdmin:
             )
         else:
             raise ValidationFailed("Cần danh sách bản gửi hoặc mã cơ quan (agency)")
-        now = self.clock()
-        packages = {}
-        for d in rows:
-            if d.package_id not in packages:
-                packages[d.package_id] = await self.repo.package(d.package_id)
-            previous = d.state
-            d.state = "pending"
-            d.retry_from = now
-            d.last_error = None
-            d.updated_at = now
-            pkg = packages[d.package_id]
-            self.repo.add_outbox(
-                [
-                    delivery_outbox_row(
-                        d.id,
-                        d.package_id,
-                        d.recipient_code,
-                        d.kind,
-                        pkg.priority if pkg else 0,
-                        now,
-                        pkg.request_id if pkg else None,
-                    )
-                ]
-            )
-            await self.audit.append(
-                "delivery.resent",
-                actor=self.actor,
-                subject=f"delivery:{d.id}",
-                at=now,
-                data={"reason": reason, "previous_state": previous, "recipient": d.recipient_code},
-            )
-        await self.session.flush()
+        await Requeue(self.session, self.actor).line_up(rows, now=self.clock(), reason=reason)
         return [d.id for d in rows]
 
     async def cancel(self, delivery_id: str, *, reason: str):

@@ -26,6 +26,11 @@ deployment whichever process did the work:
   `gateway_queue_jobs{state}` (embedded queue rows), `gateway_outbox_unpublished`,
   `gateway_outbox_lag_seconds` (age of the oldest unpublished outbox row; 0 when none);
 - `gateway_certificate_days_left{role=gateway|trust_anchor, subject, serial}`;
+- outage incidents (gateway.outages), per `kind` (agency, upstream):
+  `gateway_outage_incidents_open`, `gateway_outage_incidents_total` (opened, ever),
+  `gateway_outage_duration_seconds` and `gateway_outage_working_duration_seconds` (histograms
+  of closed incidents, wall-clock and working time) — from the database, so they count every
+  replica's incidents and survive restarts (`OutageCollector`);
 - `gateway_endpoint_circuit_state{endpoint}` (0 closed, 1 half-open, 2 open; this process's
   workers), `gateway_build_info{version}`.
 
@@ -52,8 +57,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from .. import __version__
+from ..outages.models import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +73,10 @@ INTAKE_PATHS = frozenset({"/api/v1/packages"})
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 CIRCUIT = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+HOUR = 3600
+OUTAGE_BUCKETS = tuple(h * HOUR for h in (4, 8, 24, 48, 96, 168, 336))
+# office days of 7.5 working hours: ½, 1, 2, 3, 5, 10 days
+OUTAGE_WORKING_BUCKETS = tuple(h * HOUR for h in (4, 7.5, 15, 22.5, 37.5, 75))
 
 router = APIRouter(tags=["ops"])
 
@@ -158,6 +174,8 @@ class GatewayMetrics:
             ["endpoint"],
             registry=r,
         )
+        self.outages = OutageCollector()
+        r.register(self.outages)
         self.build = Gauge("gateway_build_info", "Version", ["version"], registry=r)
         self.build.labels(__version__).set(1)
         self.http_server: Any = None  # (server, thread) of serve_worker_metrics
@@ -207,6 +225,7 @@ class GatewayMetrics:
     # --- scrape time ----------------------------------------------------------------------
     async def refresh(self, app: Any) -> None:
         from ..db import utcnow
+        from ..outages.repository import OutageRepository
         from .dashboard.repository import OpsRepository
 
         state = app.state
@@ -217,6 +236,7 @@ class GatewayMetrics:
                 backlog = await repo.backlog_by_agency()
                 unpublished, oldest = await repo.outbox_state()
                 jobs = await repo.job_states()
+                self.outages.figures = await OutageRepository(session).figures()
         except Exception as exc:  # the probe (/readyz) reports the database; keep serving
             log.warning("metrics: cannot read the database: %s", exc)
             self.scrape_errors.inc()
@@ -255,6 +275,54 @@ class GatewayMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class OutageCollector:
+    """The outage metrics, from the figures `refresh` last read from the database (none before
+    the first scrape). A custom collector because a counter cannot be set from a count."""
+
+    def __init__(self) -> None:
+        self.figures: Any = None  # gateway.outages.repository.OutageFigures
+
+    def collect(self) -> list[Metric]:
+        f = self.figures
+        if f is None:
+            return []
+        open_now = GaugeMetricFamily(
+            "gateway_outage_incidents_open",
+            "Open outage incidents (failing longer than the threshold of working hours)",
+            labels=["kind"],
+        )
+        opened = CounterMetricFamily(
+            "gateway_outage_incidents", "Outage incidents opened", labels=["kind"]
+        )
+        families: list[Metric] = [open_now, opened]
+        for kind in KINDS:
+            open_now.add_metric([kind], f.open[kind])
+            opened.add_metric([kind], f.total[kind])
+        for name, help_text, column, buckets in (
+            (
+                "gateway_outage_duration_seconds",
+                "Closed outage incidents: from failing to recovered, wall-clock",
+                1,
+                OUTAGE_BUCKETS,
+            ),
+            (
+                "gateway_outage_working_duration_seconds",
+                "Closed outage incidents: from failing to recovered, in working time",
+                2,
+                OUTAGE_WORKING_BUCKETS,
+            ),
+        ):
+            histogram = HistogramMetricFamily(name, help_text, labels=["kind"])
+            for kind in KINDS:
+                values = [row[column] for row in f.closed if row[0] == kind]
+                counts = [(f"{b:g}", sum(v <= b for v in values)) for b in buckets]
+                histogram.add_metric(
+                    [kind], [*counts, ("+Inf", len(values))], sum_value=sum(values)
+                )
+            families.append(histogram)
+        return families
 
 
 def endpoint_snapshots(app: Any) -> list[Any]:

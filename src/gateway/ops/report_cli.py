@@ -1,15 +1,20 @@
 """`gateway report monthly --month 2026-10 [--output report.csv]`: the monthly report as CSV
-(the same bytes as the dashboard's and the API's CSV; see gateway.ops.reports)."""
+(the same bytes as the dashboard's and the API's CSV; see gateway.ops.reports).
+`gateway report outages [--from D] [--to D] [--agency CODE] [--format csv|json]`: outage
+incidents and the documents they affected (gateway.outages.report)."""
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..db import run_in_session
+from ..db import run_in_session, utcnow
+from ..outages.report import BadPeriod, check_period, outage_report
 from ..settings import get_settings
 from .reports import BadMonth, monthly_report, parse_month
 
@@ -45,3 +50,57 @@ def monthly_command(
     else:
         output.write_bytes(data)
         typer.echo(f"{len(report.rows)} agencies, month {report.month} → {output}", err=True)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}", param_hint=option) from None
+
+
+@report_app.command("outages")
+def outages_command(
+    since: Annotated[
+        str | None, typer.Option("--from", help="first day, e.g. 2026-11-01 (Vietnam time)")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="last day, included")] = None,
+    agency: Annotated[
+        str | None, typer.Option(help='one agency code, or "upstream" for the national axis')
+    ] = None,
+    format: Annotated[str, typer.Option(help="csv or json")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the report here (default: stdout)")
+    ] = None,
+) -> None:
+    """Outage incidents (endpoints failing for more than the threshold of working hours) and,
+    for each, the documents affected: DocumentId, code, subject, priority, delivery state."""
+    if format not in ("csv", "json"):
+        raise typer.BadParameter("csv or json", param_hint="--format")
+    start, end = _date(since, "--from"), _date(until, "--to")
+    try:
+        check_period(start, end)
+    except BadPeriod as exc:
+        raise typer.BadParameter(str(exc), param_hint="--from/--to") from None
+    settings = get_settings()
+    calendar = settings.office_calendar()
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await outage_report(
+            session, calendar, now=utcnow(), start=start, end=end, agency=agency
+        )
+
+    report = run_in_session(settings, work)
+    if format == "json":
+        data = json.dumps(report.as_dict(), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    else:
+        data = report.to_csv()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)
+        affected = sum(len(i.affected) for i in report.incidents)
+        typer.echo(f"{len(report.incidents)} incidents, {affected} copies → {output}", err=True)

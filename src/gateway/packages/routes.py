@@ -21,6 +21,7 @@ from ..errors import (
     PayloadTooLarge,
     RecipientInactive,
     RecipientUnknown,
+    ServiceUnavailable,
     Unauthenticated,
     UnsupportedMediaType,
     ValidationFailed,
@@ -65,6 +66,7 @@ ServiceDep = Annotated[PackageService, Depends(get_service)]
         ValidationFailed,
         RecipientUnknown,
         RecipientInactive,
+        ServiceUnavailable,
     ),
     openapi_extra={
         "requestBody": {

@@ -20,6 +20,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "nav.queues": ("Hàng đợi", "Queues"),
     "nav.dead": ("Gửi lỗi", "Dead letters"),
     "nav.search": ("Tra cứu", "Search"),
+    "nav.outages": ("Sự cố", "Outages"),
     "nav.charts": ("Biểu đồ", "Charts"),
     "nav.reports": ("Báo cáo", "Reports"),
     "nav.logout": ("Đăng xuất", "Log out"),
@@ -105,6 +106,36 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "flash.not_found": ("Không tìm thấy.", "Not found."),
     "flash.admin_only": ("Thao tác này cần quyền quản trị.", "This needs the admin role."),
+    # outages
+    "o.title": ("Sự cố mất kết nối", "Outage incidents"),
+    "o.rule": (
+        "Sự cố được ghi nhận khi điểm nhận của cơ quan (hoặc kết nối lên trục quốc gia) lỗi "
+        "liên tục quá {hours} giờ làm việc — khi các cơ quan phải chuyển sang gửi văn bản giấy. "
+        "Khi kết nối trở lại, sự cố đóng và các văn bản tồn đọng được gửi lại ngay, văn bản "
+        "khẩn trước.",
+        "An incident is raised when an agency's endpoint (or the link to the national axis) "
+        "has been failing for more than {hours} working hours — when agencies must fall back "
+        "to paper. When it recovers the incident closes and the backlog is sent again at "
+        "once, urgent documents first.",
+    ),
+    "o.open": ("Đang diễn ra", "Open"),
+    "o.closed": ("Đã kết thúc gần đây", "Recently closed"),
+    "o.none_open": ("Không có sự cố nào đang diễn ra.", "No open incident."),
+    "o.none_closed": ("Chưa có sự cố nào kết thúc.", "No closed incident yet."),
+    "o.target": ("Cơ quan / kết nối", "Agency / link"),
+    "o.upstream": ("Trục quốc gia", "National axis"),
+    "o.since": ("Lỗi từ", "Failing since"),
+    "o.opened": ("Ghi nhận lúc", "Raised"),
+    "o.closed_at": ("Kết thúc", "Recovered"),
+    "o.working": ("Giờ làm việc", "Working hours"),
+    "o.elapsed": ("Thời gian thực", "Wall-clock"),
+    "o.affected": ("Văn bản bị ảnh hưởng", "Documents affected"),
+    "o.incident": ("Sự cố", "Incident"),
+    "o.documents": ("Văn bản bị ảnh hưởng", "Documents affected"),
+    "o.no_documents": ("Không có văn bản nào bị ảnh hưởng.", "No document affected."),
+    "o.state_open": ("đang diễn ra", "open"),
+    "o.state_closed": ("đã kết thúc", "closed"),
+    "o.banner": ("sự cố mất kết nối đang diễn ra", "open outage incident(s)"),
     # search
     "s.title": ("Tra cứu gói tin", "Find packages"),
     "s.document_id": ("Mã định danh văn bản (DocumentId)", "DocumentId"),

@@ -9,6 +9,9 @@ Pages (every one needs a logged-in operator, see gateway.ops.sessions):
   audited); an admin may resend every failed copy of one agency at once;
 - `/dashboard/packages`: search (DocumentId, code/notation, agency, dates, delivery state,
   kind); `/dashboard/packages/{id}`: the per-recipient timeline and the audit trail;
+- `/dashboard/outages`: outage incidents (gateway.outages), open ones with the working hours
+  elapsed and the copies affected, recent closed ones with their durations;
+  `/dashboard/outages/{id}`: one incident and the documents it affected;
 - `/dashboard/charts`: packages per day, delivery latency p50/p90/p99, share of signed docs;
 - `/dashboard/reports`: the monthly report (printable), `/dashboard/reports/monthly.csv`.
 
@@ -27,6 +30,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -36,6 +40,8 @@ from ...db import SessionDep, begin_write
 from ...delivery.push import endpoint_origin
 from ...delivery.service import DeliveryAdmin
 from ...errors import Conflict, GatewayError, NotFound, ValidationFailed
+from ...outages.report import entry_for
+from ...outages.repository import OutageRepository
 from ...packages.service import PackageService
 from ..metrics import endpoint_snapshots
 from ..reports import BadMonth, monthly_report, parse_month
@@ -179,6 +185,11 @@ def age(seconds: float | None) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
+def hours(seconds: float | None) -> str:
+    """Working time, in hours (a working day is not 24 h, so never shown in days)."""
+    return "—" if seconds is None else f"{max(0.0, seconds) / 3600:.1f} h"
+
+
 def render(
     request: Request,
     name: str,
@@ -202,6 +213,7 @@ def render(
         flash_kind=FLASHES.get(flash or "", ""),
         vntime=_vntime(_zone(request)),
         age=age,
+        hours=hours,
         now=_now(request),
         version=__version__,
         node_code=request.app.state.settings.node_code,
@@ -352,6 +364,7 @@ async def overview(request: Request, op: Op):
         repo = OpsRepository(session)
         ov = await repo.overview(now, zone)
         days = await repo.days(today - timedelta(days=13), today, zone)
+        open_outages = len(await OutageRepository(session).open_incidents())
     t = i18n.translator(_lang(request))
     labels = [f"{d.day:%d/%m}" for d in days]
     volume = charts.bars(
@@ -373,6 +386,7 @@ async def overview(request: Request, op: Op):
         oldest=oldest,
         outbox_lag=outbox_lag,
         volume=volume,
+        open_outages=open_outages,
     )
 
 
@@ -498,6 +512,47 @@ async def _act(
     if relay is not None:
         relay.wake()
     return _back(back, done)
+
+
+RECENT_OUTAGES = 50
+
+
+@router.get("/outages", response_class=HTMLResponse)
+async def outages(request: Request, op: Op):
+    state = request.app.state
+    now = _now(request)
+    async with state.db.read_session() as session:
+        repo = OutageRepository(session)
+        incidents = [*await repo.open_incidents(), *await repo.recent_closed(RECENT_OUTAGES)]
+        names = await repo.agency_names({i.target for i in incidents})
+        entries = [
+            (await entry_for(repo, i, state.calendar, now, names, with_copies=False), i.affected)
+            for i in incidents
+        ]
+    return render(
+        request,
+        "outages.html",
+        op,
+        section="outages",
+        open=[(e, n) for e, n in entries if e.open],
+        closed=[(e, n) for e, n in entries if not e.open],
+        threshold=state.settings.outage_threshold_working_hours,
+    )
+
+
+@router.get("/outages/{incident_id}", response_class=HTMLResponse)
+async def outage(
+    request: Request, incident_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], op: Op
+):
+    state = request.app.state
+    async with state.db.read_session() as session:
+        repo = OutageRepository(session)
+        incident = await repo.incident(incident_id)
+        if incident is None:
+            raise DashboardError("e.not_found", 404)
+        names = await repo.agency_names({incident.target})
+        entry = await entry_for(repo, incident, state.calendar, _now(request), names)
+    return render(request, "outage.html", op, section="outages", e=entry)
 
 
 def _date(value: str | None) -> date | None:

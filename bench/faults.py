@@ -121,7 +121,12 @@ class Chaos(threading.Thread):
             self.wait(1)
 
 
-def wait_for_dead_endpoint(h: Harness, args: argparse.Namespace, limit: float = 300) -> float:
+RETRY_BUDGET = 300  # seconds of retrying before a copy fails (the default is 24 h)
+
+
+def wait_for_dead_endpoint(
+    h: Harness, args: argparse.Namespace, limit: float = RETRY_BUDGET + 120
+) -> float:
     """Copies for the endpoint that is down for good retry until the retry budget
     (GATEWAY_DELIVERY_MAX_TOTAL_SECONDS) runs out and then fail: wait for that."""
     import asyncpg
@@ -240,7 +245,9 @@ def main() -> None:
     args.fail_503, args.dead = [push[0]], [push[1]]
     args.set = [
         "GATEWAY_DELIVERY_RETRY_TIERS=1,2,4,8",  # short tiers so the run ends in minutes
-        "GATEWAY_DELIVERY_MAX_TOTAL_SECONDS=60",
+        # long enough that the flaky endpoint's copies always get through (its breaker opens
+        # for up to 8 s at a time), short enough that the dead endpoint's fail within the run
+        f"GATEWAY_DELIVERY_MAX_TOTAL_SECONDS={RETRY_BUDGET}",
         "GATEWAY_PUSH_BREAKER_COOLDOWN_SECONDS=2",
         "GATEWAY_PUSH_BREAKER_MAX_COOLDOWN_SECONDS=8",
         "GATEWAY_PUSH_CONNECT_TIMEOUT=1",

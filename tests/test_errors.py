@@ -4,7 +4,7 @@ stable code, nothing stored — and the same request succeeds once the database 
 from __future__ import annotations
 
 from sqlalchemy import event, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from conftest import SAMPLE_DOCUMENT_ID, rewrite, sample_bytes
 from gateway.errors import is_unavailable
@@ -40,8 +40,22 @@ async def test_intake_answers_503_while_the_database_is_down(gw):
         assert await s.scalar(select(func.count()).select_from(Package)) == 1
 
 
+class PgError(Exception):
+    """What SQLAlchemy's asyncpg adapter wraps: the server's SQLSTATE on `sqlstate`."""
+
+    def __init__(self, sqlstate: str):
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
 def test_what_counts_as_unavailable():
     assert is_unavailable(ConnectionRefusedError())
     assert is_unavailable(OperationalError("SELECT 1", {}, Exception("server closed")))
+    # PostgreSQL shutting down or starting up arrives as a plain DBAPIError with its SQLSTATE
+    assert is_unavailable(DBAPIError("SELECT 1", {}, PgError("57P01")))  # admin shutdown
+    assert is_unavailable(DBAPIError("SELECT 1", {}, PgError("57P03")))  # cannot connect now
+    assert is_unavailable(DBAPIError("SELECT 1", {}, PgError("08006")))  # connection failure
+    assert is_unavailable(DBAPIError("SELECT 1", {}, ConnectionResetError()))
+    assert not is_unavailable(DBAPIError("SELECT 1", {}, PgError("42P01")))  # no such table
     assert not is_unavailable(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert not is_unavailable(ValueError("a bug"))

@@ -178,11 +178,23 @@ class ServiceUnavailable(GatewayError):
         super().__init__(message, headers={"Retry-After": str(retry_after)}, **kw)
 
 
+# SQLSTATEs that mean "the server is not there for now": connection exceptions (08…),
+# operator intervention — admin/crash shutdown, cannot connect now (57P01–57P03) — and
+# insufficient resources (53…), e.g. too many connections.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53")
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The database (or its connection) is gone for now, rather than the request or the code
     being wrong: the client should retry later."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if isinstance(exc.orig, ConnectionError | TimeoutError):
+            return True
     return isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError)
 
 

@@ -272,8 +272,7 @@ def install(app: FastAPI) -> None:
             body = {"error": {"code": f"HTTP_{exc.status_code}", "message": str(exc.detail)}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    def _server_error(exc: Exception) -> JSONResponse:
         if is_unavailable(exc):
             # the transaction did not commit, so nothing was accepted: say when to come back
             log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
@@ -281,3 +280,13 @@ def install(app: FastAPI) -> None:
             return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(InternalError().body(), status_code=500)
+
+    # Database and connection errors get their own handlers: those run inside the app and
+    # answer cleanly, where the catch-all below (Starlette's outermost middleware) re-raises
+    # after answering, so that uvicorn logs a traceback and drops the keep-alive connection.
+    for transient in (DBAPIError, ConnectionError, TimeoutError):
+        app.add_exception_handler(transient, lambda _request, exc: _server_error(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return _server_error(exc)

@@ -64,8 +64,14 @@ async def snapshot(db: Database) -> dict:
 
 
 async def test_restore_drill(make_gateway, backend, tmp_path):
-    # no background relay/worker: the drill stops "the gateway" by closing its connections
-    gw = await make_gateway(relay_in_process=False, worker_in_process=False)
+    # no background tasks (relay, worker, audit chainer, outage monitor): the drill stops "the
+    # gateway" by closing its connections, and nothing may open one again behind its back
+    gw = await make_gateway(
+        relay_in_process=False,
+        worker_in_process=False,
+        audit_chain_interval=3600,
+        outage_monitor_interval=0,
+    )
     history = await seed(gw)
     settings = gw.app.state.settings
     before = await snapshot(gw.db)

@@ -41,7 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit.service import AuditLog
 from ..auth.service import Principal
 from ..calendar import OfficeCalendar
-from ..db import Database, begin_write, utcnow
+from ..db import Database, utcnow
+from ..delivery.uow import write_session
 from ..edxml import EdxmlError, parse_package
 from ..edxml.trace import append_trace_header
 from ..errors import Forbidden, GatewayError
@@ -63,22 +64,6 @@ log = logging.getLogger(__name__)
 
 UPSTREAM_SYSTEM_NAME = "vxp-upstream"
 """The agency system that packages received from the national axis are submitted by."""
-
-
-@asynccontextmanager
-async def write_session(db: Database) -> AsyncIterator[AsyncSession]:
-    """One unit of work outside a request: commits at the end, or rolls back."""
-    async with db.sessionmaker() as session:
-        session.info["db"] = db
-        try:
-            await begin_write(session)
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        finally:
-            db.end_write(session)
 
 
 def upstream_client(

@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import run_in_session
-from ..errors import GatewayError
+from ..errors import GatewayError, ValidationFailed
 from ..settings import get_settings
+from .models import Agency
 from .schemas import SystemIn
 from .service import RegistryService, parse_import
 
@@ -90,6 +92,67 @@ def import_command(
         except GatewayError as exc:
             raise _fail(exc) from None
     console.print(f"{result.total} cơ quan: {result.created} thêm mới, {result.updated} cập nhật")
+    missing = run_in_session(get_settings(), _push_agencies_without_secret)
+    if missing:
+        console.print(
+            f"{len(missing)} push-mode agencies have no push secret yet (their copies cannot be "
+            "pushed): run `gateway agencies push-secret --missing`"
+        )
+
+
+async def _push_agencies_without_secret(session: AsyncSession) -> list[Agency]:
+    return list(
+        (
+            await session.scalars(
+                select(Agency)
+                .where(
+                    Agency.delivery_mode == "push",
+                    Agency.active.is_(True),
+                    Agency.push_secret_sealed.is_(None),
+                )
+                .order_by(Agency.code)
+            )
+        ).all()
+    )
+
+
+@agencies_app.command("push-secret")
+def push_secret_command(
+    codes: Annotated[list[str] | None, typer.Argument(help="agencies to give a new secret")] = None,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="every active push agency that has none yet")
+    ] = False,
+) -> None:
+    """Generate (or rotate) push secrets and print them once, `CODE<TAB>SECRET` a line: the
+    agency verifies the gateway's X-Gateway-Signature with it. A rotated secret replaces the
+    old one at once; hand it over before its next push."""
+    from ..delivery.secrets import rotate_push_secret
+
+    if not codes and not missing:
+        raise typer.BadParameter("give agency codes or --missing")
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> list[tuple[str, str]]:
+        service = RegistryService(session, _actor())
+        agencies = [await service.get_agency(code) for code in codes or []]
+        if missing:
+            agencies += await _push_agencies_without_secret(session)
+        for agency in agencies:
+            if agency.delivery_mode != "push":
+                raise ValidationFailed(f"Cơ quan {agency.code} nhận theo kiểu poll, không cần khóa")
+        box = settings.secret_box()
+        return [
+            (agency.code, await rotate_push_secret(session, agency, box, actor=_actor()))
+            for agency in {a.code: a for a in agencies}.values()
+        ]
+
+    try:
+        issued = run_in_session(settings, work)
+    except GatewayError as exc:
+        raise _fail(exc) from None
+    for code, secret in issued:
+        typer.echo(f"{code}\t{secret}")
+    err.print(f"{len(issued)} push secrets issued; they are not shown again")
 
 
 @agencies_app.command("list")

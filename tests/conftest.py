@@ -268,6 +268,20 @@ async def gw(make_gateway) -> GatewayClient:
     return await make_gateway()
 
 
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The `gateway` command on its embedded default (SQLite) in a fresh data directory, which
+    it yields; settings are re-read from the environment on both sides of the test."""
+    from gateway.settings import get_settings
+
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("GATEWAY_UPSTREAM_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
 def rewrite(data: bytes, old: str, new: str, count: int = 1) -> bytes:
     """Replace text in a sample package (asserting it is there)."""
     o, n = old.encode(), new.encode()

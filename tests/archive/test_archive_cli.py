@@ -6,22 +6,12 @@ import asyncio
 import zipfile
 from datetime import timedelta
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.db import VIETNAM, utcnow
 from gateway.settings import get_settings
 from support.seeding import G22, running_gateway, seed
-
-
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def run(*args: str, input: str | None = None):

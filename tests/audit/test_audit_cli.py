@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.settings import get_settings
-
-
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "gateway.sqlite3"
-    get_settings.cache_clear()
 
 
 def run(*args: str):
@@ -48,7 +37,7 @@ def test_cli_registry_and_audit_verify(cli_env):
     assert r.exit_code == 0, r.output
     assert "OK" in r.output
 
-    with sqlite3.connect(cli_env) as conn:
+    with sqlite3.connect(cli_env / "gateway.sqlite3") as conn:
         conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
     r = run("audit", "verify")
     assert r.exit_code == 1
@@ -69,6 +58,6 @@ def test_cli_import_file_with_errors(cli_env, tmp_path):
 def test_cli_db_upgrade(cli_env):
     r = run("db", "upgrade")
     assert r.exit_code == 0, r.output
-    with sqlite3.connect(cli_env) as conn:
+    with sqlite3.connect(cli_env / "gateway.sqlite3") as conn:
         version = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert version.startswith("2026_")

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.settings import get_settings
-
-
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
-    monkeypatch.delenv("GATEWAY_UPSTREAM_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def run(*args: str):

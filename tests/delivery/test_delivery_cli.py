@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 from endpoints import always, endpoints, healthy
 from gateway_support import (
     G17,
@@ -27,15 +26,6 @@ from gateway.audit.models import AuditEvent
 from gateway.cli import app
 from gateway.delivery.push import PushClient, verify_push_headers
 from gateway.settings import get_settings
-
-
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 async def run(*args: str):

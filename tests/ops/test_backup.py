@@ -18,7 +18,6 @@ from gateway.cli import app as cli
 from gateway.db import Database, alembic_config
 from gateway.ops.backup import BackupError, DatabaseInUse, backup, restore
 from gateway.packages.models import Delivery, Package
-from gateway.settings import get_settings
 from support.seeding import G22, seed
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -136,15 +135,6 @@ async def test_damaged_backup_is_refused(gw, tmp_path):
 
 
 # --------------------------------------------------------------------------- the CLI
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "gateway.sqlite3"
-    get_settings.cache_clear()
-
-
 def run(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, list(args), input=input)
 
@@ -160,7 +150,7 @@ def test_cli_backup_restore_sqlite(cli_env, tmp_path):
     assert run("backup", "--output", str(out)).exit_code == 0
     assert (tmp_path / "explicit.sqlite3.json").exists()
 
-    conn = sqlite3.connect(cli_env)
+    conn = sqlite3.connect(cli_env / "gateway.sqlite3")
     with conn:
         assert conn.execute("UPDATE audit_events SET actor = 'mallory'").rowcount >= 1
     assert run("audit", "verify").exit_code == 1

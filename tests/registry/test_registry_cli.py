@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -14,21 +13,12 @@ from gateway.settings import get_settings
 SO_TTTT = "000.00.13.H99"  # push mode in the shipped example registry
 
 
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATEWAY_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "gateway.sqlite3"
-    get_settings.cache_clear()
-
-
 def run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def sealed(db, code: str) -> str | None:
-    with sqlite3.connect(db) as conn:
+def sealed(data_dir, code: str) -> str | None:
+    with sqlite3.connect(data_dir / "gateway.sqlite3") as conn:
         row = conn.execute("SELECT push_secret_sealed FROM agencies WHERE code = ?", (code,))
         return row.fetchone()[0]
 

@@ -65,8 +65,10 @@ async def test_recovery_closes_the_incident_and_drains_urgent_first(make_gateway
     assert await h.outbox() == []
 
 
-async def test_the_monitor_closes_an_incident_left_open(make_gateway, monkeypatch):
-    """The success is committed but its follow-up dies before closing the incident."""
+async def recovered_but_not_closed(make_gateway, monkeypatch):
+    """An incident open since Friday 16:00 (raised Monday 11:00) whose endpoint recovers on
+    Monday 14:00 while the process dies before closing it: returns the harness and the copy
+    that was waiting."""
     import gateway.delivery.service as delivery_service
 
     h = await start(make_gateway, at=vn(2026, 11, 20, 16, 0))
@@ -83,6 +85,12 @@ async def test_the_monitor_closes_an_incident_left_open(make_gateway, monkeypatc
     h.endpoint.status = 200
     await h.send(2)
     await h.deliver()
+    return h, waiting
+
+
+async def test_the_monitor_closes_an_incident_left_open(make_gateway, monkeypatch):
+    """The success is committed but its follow-up dies before closing the incident."""
+    h, waiting = await recovered_but_not_closed(make_gateway, monkeypatch)
     [incident] = await h.incidents()
     assert incident.closed_at is None and (await h.delivery(waiting)).state == "pending"
 
@@ -97,22 +105,7 @@ async def test_the_monitor_closes_an_incident_left_open(make_gateway, monkeypatc
 async def test_a_new_failure_after_a_lost_close_is_a_new_outage(make_gateway, monkeypatch):
     """Closed late by the monitor while failing again: the old incident ends at the success
     between, the new failure counts from its own start."""
-    import gateway.delivery.service as delivery_service
-
-    h = await start(make_gateway, at=vn(2026, 11, 20, 16, 0))
-    await h.send(1)
-    await h.deliver()
-    h.clock.set(2026, 11, 23, 11, 0)
-    await h.monitor().run_once()
-
-    async def crashed(*_a, **_k):
-        return None
-
-    monkeypatch.setattr(delivery_service, "close_on_recovery", crashed)
-    h.clock.set(2026, 11, 23, 14, 0)
-    h.endpoint.status = 200
-    await h.send(2)
-    await h.deliver()
+    h, _ = await recovered_but_not_closed(make_gateway, monkeypatch)
     h.clock.set(2026, 11, 23, 15, 0)
     h.endpoint.status = 503
     await h.send(3)

@@ -43,13 +43,17 @@ def monthly_command(
         return await monthly_report(session, month, calendar)
 
     report = run_in_session(settings, work)
-    data = report.to_csv()
+    _emit(report.to_csv(), output, f"{len(report.rows)} agencies, month {report.month}")
+
+
+def _emit(data: bytes, output: Path | None, summary: str) -> None:
+    """A report's bytes to stdout (pipes stay clean), or to a file with a summary on stderr."""
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     else:
         output.write_bytes(data)
-        typer.echo(f"{len(report.rows)} agencies, month {report.month} → {output}", err=True)
+        typer.echo(f"{summary} → {output}", err=True)
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -97,10 +101,5 @@ def outages_command(
         data = json.dumps(report.as_dict(), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     else:
         data = report.to_csv()
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        output.write_bytes(data)
-        affected = sum(len(i.affected) for i in report.incidents)
-        typer.echo(f"{len(report.incidents)} incidents, {affected} copies → {output}", err=True)
+    affected = sum(len(i.affected) for i in report.incidents)
+    _emit(data, output, f"{len(report.incidents)} incidents, {affected} copies")

@@ -49,6 +49,11 @@ notices = APIRouter(tags=["packages"])
 State = Literal["pending", "delivered", "acknowledged", "failed", "cancelled"]
 
 
+def _admin(session: SessionDep, op: AdminOperator, request: Request) -> DeliveryAdmin:
+    """Operator actions on the app's clock (tests pin it), like the dashboard's."""
+    return DeliveryAdmin(session, op.actor, clock=request.app.state.clock)
+
+
 @admin.get("/deliveries", response_model=DeliveryList, responses=responses(*AUTH))
 async def list_deliveries(
     session: SessionDep,
@@ -74,10 +79,10 @@ async def list_deliveries(
     responses=responses(*AUTH, NotFound, Conflict),
 )
 async def resend_delivery(
-    delivery_id: str, body: ReasonIn, session: SessionDep, op: AdminOperator
+    delivery_id: str, body: ReasonIn, session: SessionDep, op: AdminOperator, request: Request
 ) -> ResendResult:
     """Resend a failed delivery: a new round of attempts (same delivery id), audited."""
-    ids = await DeliveryAdmin(session, op.actor).resend([delivery_id], reason=body.reason)
+    ids = await _admin(session, op, request).resend([delivery_id], reason=body.reason)
     return ResendResult(resent=ids, count=len(ids))
 
 
@@ -87,13 +92,13 @@ async def resend_delivery(
     responses=responses(*AUTH, NotFound, Conflict),
 )
 async def resend_deliveries(
-    body: BulkResendIn, session: SessionDep, op: AdminOperator
+    body: BulkResendIn, session: SessionDep, op: AdminOperator, request: Request
 ) -> ResendResult:
     """Resend in bulk: `{"agency": "…", "reason": "…"}` resends every failed delivery to the
     agency (e.g. after its endpoint was fixed); or `{"delivery_ids": [...], "reason": "…"}`."""
     if bool(body.agency) == bool(body.delivery_ids):
         raise ValidationFailed("Cần đúng một trong hai: agency hoặc delivery_ids")
-    ids = await DeliveryAdmin(session, op.actor).resend(
+    ids = await _admin(session, op, request).resend(
         body.delivery_ids, agency=body.agency, reason=body.reason
     )
     return ResendResult(resent=ids, count=len(ids))
@@ -105,10 +110,10 @@ async def resend_deliveries(
     responses=responses(*AUTH, NotFound, Conflict),
 )
 async def cancel_delivery(
-    delivery_id: str, body: ReasonIn, session: SessionDep, op: AdminOperator
+    delivery_id: str, body: ReasonIn, session: SessionDep, op: AdminOperator, request: Request
 ) -> DeliveryOut:
     """Give up on a failed (or pending) delivery for good, with the reason audited."""
-    d = await DeliveryAdmin(session, op.actor).cancel(delivery_id, reason=body.reason)
+    d = await _admin(session, op, request).cancel(delivery_id, reason=body.reason)
     return DeliveryOut.model_validate(d)
 
 

@@ -1,9 +1,10 @@
-"""Load, validate and render `helm/gateway` the way `helm template` would, with gotemplate.py.
+"""Render and lint `helm/gateway` with Helm itself (helm-python-sdk embeds Helm v4: no binary,
+no cluster, no network), and parse what it renders.
 
-Helm's order is kept: values.yaml deep-merged with the user's values (a null deletes a key),
-numbers turned into floats (Helm's values go through JSON), the merged values checked against
-values.schema.json, then every template that does not start with "_" rendered with the helpers
-of all files, and the output split into YAML documents.
+Helm does what an install does: values.yaml coalesced with the user's values, the result
+checked against values.schema.json (a failure raises `helm_python.HelmValuesError`), every
+template rendered. The scenarios are the example values files shipped in helm/examples/ and a
+few installs the tests need on top of them.
 """
 
 from __future__ import annotations
@@ -11,23 +12,18 @@ from __future__ import annotations
 import copy
 import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm
 import yaml
-from gotemplate import Templates
-from schema07 import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "gateway"
-RELEASE = {
-    "Name": "gw",
-    "Namespace": "edoc",
-    "Service": "Helm",
-    "IsInstall": True,
-    "IsUpgrade": False,
-    "Revision": 1,
-}
+EXAMPLES = ROOT / "helm" / "examples"
+RELEASE = "gw"
+NAMESPACE = "edoc"
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -51,6 +47,12 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+@cache
+def chart() -> helm.Chart:
+    """The chart, loaded once per test process (charts are immutable)."""
+    return helm.Chart.load(CHART)
+
+
 def default_values() -> dict[str, Any]:
     return load_yaml((CHART / "values.yaml").read_text(encoding="utf-8"))
 
@@ -59,12 +61,9 @@ def schema() -> dict[str, Any]:
     return json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
 
 
-def chart_meta() -> dict[str, Any]:
-    meta = load_yaml((CHART / "Chart.yaml").read_text(encoding="utf-8"))
-    return {"Name": meta["name"], "Version": meta["version"], "AppVersion": meta["appVersion"]}
-
-
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of user values over defaults (a null deletes a key), for building
+    scenarios from one another."""
     out = copy.deepcopy(base)
     for key, val in override.items():
         if val is None:
@@ -76,32 +75,20 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def as_helm_numbers(v: Any) -> Any:
-    if isinstance(v, bool) or v is None or isinstance(v, str | float):
-        return v
-    if isinstance(v, int):
-        return float(v)
-    if isinstance(v, dict):
-        return {k: as_helm_numbers(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [as_helm_numbers(x) for x in v]
-    raise TypeError(f"values may not hold {type(v).__name__}: {v!r}")
-
-
 def values_for(override: dict[str, Any] | None = None) -> dict[str, Any]:
-    return as_helm_numbers(merge(default_values(), override or {}))
+    """The values an install with `override` would use, as Helm computes them."""
+    return chart().merge_values(override or {})
 
 
-def template_files() -> dict[str, str]:
-    tdir = CHART / "templates"
-    return {
-        f"{CHART.name}/templates/{p.name}": p.read_text(encoding="utf-8")
-        for p in sorted(tdir.iterdir())
-        if p.is_file()
-    }
+def example(name: str) -> dict[str, Any]:
+    return load_yaml((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
-# --- scenarios shared by the tests: defaults, and two production-like installs ---------------
+def template_files() -> list[str]:
+    return sorted(f"{CHART.name}/templates/{p.name}" for p in (CHART / "templates").iterdir())
+
+
+# --- scenarios shared by the tests ------------------------------------------------------------
 
 PRODUCTION_EXISTING_SECRET: dict[str, Any] = {
     "config": {
@@ -135,35 +122,40 @@ PRODUCTION_INLINE_SECRETS: dict[str, Any] = {
     "config": {"environment": "production", "nodeCode": "00.53.W00"},
     "secrets": FAKE_SECRETS,
 }
-
-SCENARIOS = {
-    "defaults": {},
-    "production-existing-secret": PRODUCTION_EXISTING_SECRET,
-    "production-inline-secrets": PRODUCTION_INLINE_SECRETS,
+# Development against real services: the full topology, as in production.
+DEVELOPMENT_EXTERNAL: dict[str, Any] = {
+    "secrets": {"databaseUrl": FAKE_SECRETS["databaseUrl"], "brokerUrl": FAKE_SECRETS["brokerUrl"]}
 }
 
-
-_SEP = re.compile(r"(?:^|\s*\n)---\s*")
-
-
-def render(override: dict[str, Any] | None = None, release: str = "gw") -> dict[str, str]:
-    """Rendered text of every non-partial template (NOTES.txt included), by file name.
-
-    Raises AssertionError when the values fail the schema (as Helm refuses to render)."""
-    values = values_for(override)
-    errors = validate(values, schema())
-    assert not errors, "values fail values.schema.json:\n" + "\n".join(errors)
-    files = template_files()
-    tpl = Templates(files)
-    root = {"Values": values, "Release": {**RELEASE, "Name": release}, "Chart": chart_meta()}
-    return {
-        name: tpl.render(name, root)
-        for name in files
-        if not Path(name).name.startswith("_")
-    }
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "example-development": example("development"),
+    "example-production": example("production"),
+    "example-external-services": example("external-services"),
+    "production-existing-secret": PRODUCTION_EXISTING_SECRET,
+    "production-inline-secrets": PRODUCTION_INLINE_SECRETS,
+    "development-external": DEVELOPMENT_EXTERNAL,
+}
+# Scenarios where the release brings no database: one API pod on the embedded SQLite file.
+EMBEDDED = {"defaults", "example-development"}
 
 
-def manifests(override: dict[str, Any] | None = None, release: str = "gw") -> list[dict[str, Any]]:
+def render(override: dict[str, Any] | None = None, release: str = RELEASE) -> dict[str, str]:
+    """Rendered text of every template (NOTES.txt included, partials excluded), by file name.
+
+    Raises `helm_python.HelmValuesError` when the values fail values.schema.json."""
+    rendered = chart().render(
+        values=override or {}, name=release, namespace=NAMESPACE, is_install=True
+    )
+    return {name: text for name, text in rendered.items() if not Path(name).name.startswith("_")}
+
+
+_SEP = re.compile(r"(?m)^---\s*$")
+
+
+def manifests(
+    override: dict[str, Any] | None = None, release: str = RELEASE
+) -> list[dict[str, Any]]:
     """Every Kubernetes object the chart renders, parsed (empty documents dropped)."""
     docs = []
     for name, text in render(override, release).items():
@@ -176,3 +168,8 @@ def manifests(override: dict[str, Any] | None = None, release: str = "gw") -> li
                     assert isinstance(doc, dict), f"{name}: a document is not a mapping"
                     docs.append(doc)
     return docs
+
+
+def lint(override: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`helm lint --strict` of the chart with these values: Helm's own report."""
+    return helm.lint(CHART, override or {}, strict=True, namespace=NAMESPACE)

@@ -1,22 +1,35 @@
-"""Render helm/gateway (gotemplate.py stands in for `helm template`) and check the manifests.
+"""Render and lint helm/gateway with Helm itself, check every manifest against Kubernetes'
+own schemas (kubernetes-validate), and check what the gateway needs of them.
 
-Scenarios: the chart's defaults; a production node bringing its own Secret, with ingress, HPAs,
-client-certificate forwarding and a trust bundle; a production node with inline secrets.
+Scenarios (helmchart.SCENARIOS): the chart's defaults and the shipped examples (development on
+the embedded database, production, external PostgreSQL/RabbitMQ); a production node bringing
+its own Secret, with ingress, HPAs, client-certificate forwarding and a trust bundle; a
+production node with inline secrets; development against real services.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import tomllib
 from typing import Any
 
 import helmchart
+import kubernetes_validate
 import pytest
+
+from gateway.settings import Settings
 
 PRODUCTION_EXISTING_SECRET = helmchart.PRODUCTION_EXISTING_SECRET
 PRODUCTION_INLINE_SECRETS = helmchart.PRODUCTION_INLINE_SECRETS
 FAKE = helmchart.FAKE_SECRETS
 SCENARIOS = helmchart.SCENARIOS
+EMBEDDED = helmchart.EMBEDDED
+DEV_EXTERNAL = helmchart.DEVELOPMENT_EXTERNAL
+# Kubernetes' schemas: the oldest kubernetes-validate ships (docs/deployment.md asks for 1.23+,
+# whose schemas it no longer carries) and the newest.
+KUBERNETES = ["1.25.0", kubernetes_validate.latest_version()]
+MIB = 1024 * 1024
 HOOK = "helm.sh/hook"
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -70,12 +83,45 @@ def test_every_template_renders_in_every_scenario() -> None:
         assert "<no value>" not in "".join(rendered.values())
 
 
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_helm_lint_strict_is_clean(name: str) -> None:
+    report = helmchart.lint(SCENARIOS[name])
+    assert report["errors"] == []
+    # severity 2 = warning, 3 = error; 1 (info: "icon is recommended") is allowed
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_every_manifest_is_a_valid_kubernetes_object(
+    scenario: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, docs = scenario
+    for version in KUBERNETES:
+        for d in docs:
+            # strict: an unknown or misspelt field is an error, as the API server's would be
+            kubernetes_validate.validate(d, version, strict=True)
+
+
+def test_kubernetes_validate_does_refuse_a_broken_manifest() -> None:
+    api = one(helmchart.manifests(), "Deployment", "gw-gateway-api")
+    pod_spec(api)["containers"][0]["imagePullPolicy"] = 3
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(api, KUBERNETES[0], strict=True)
+
+
 def test_the_expected_objects_and_only_those() -> None:
     kinds = {
         name: sorted((d["kind"], d["metadata"]["name"]) for d in helmchart.manifests(values))
         for name, values in SCENARIOS.items()
     }
-    assert kinds["defaults"] == sorted([
+    embedded = sorted([
+        ("ConfigMap", "gw-gateway"),
+        ("Deployment", "gw-gateway-api"),
+        ("Secret", "gw-gateway"),
+        ("Service", "gw-gateway"),
+        ("ServiceAccount", "gw-gateway"),
+    ])
+    assert kinds["defaults"] == kinds["example-development"] == embedded
+    assert kinds["development-external"] == sorted([
         ("ConfigMap", "gw-gateway"),
         ("Deployment", "gw-gateway-api"),
         ("Deployment", "gw-gateway-relay"),
@@ -147,11 +193,12 @@ def test_long_release_names_still_fit() -> None:
 
 
 def test_deployments(scenario: tuple[str, list[dict[str, Any]]]) -> None:
-    _, docs = scenario
+    name, docs = scenario
     deployments = by_kind(docs, "Deployment")
-    assert {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments} == {
-        "api", "relay", "worker",
-    }
+    components = {"api"} if name in EMBEDDED else {"api", "relay", "worker"}
+    assert {
+        d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments
+    } == components
     for d in deployments:
         component = d["metadata"]["labels"]["app.kubernetes.io/component"]
         selector = d["spec"]["selector"]["matchLabels"]
@@ -165,7 +212,8 @@ def test_deployments(scenario: tuple[str, list[dict[str, Any]]]) -> None:
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["automountServiceAccountToken"] is False
         (c,) = spec["containers"]
-        assert c["image"] == "gateway:0.1.0"
+        image = SCENARIOS[name].get("image", {})
+        assert c["image"] == f"{image.get('repository', 'gateway')}:{image.get('tag', '0.1.0')}"
         assert c["command"] == ["gateway"]
         sc = c["securityContext"]
         assert sc["readOnlyRootFilesystem"] is True
@@ -185,7 +233,7 @@ def test_deployments(scenario: tuple[str, list[dict[str, Any]]]) -> None:
 
 
 def test_each_process_runs_its_command() -> None:
-    docs = helmchart.manifests()
+    docs = helmchart.manifests(DEV_EXTERNAL)
     args = {
         d["metadata"]["labels"]["app.kubernetes.io/component"]: pod_spec(d)["containers"][0]["args"]
         for d in by_kind(docs, "Deployment") + by_kind(docs, "Job")
@@ -217,14 +265,16 @@ def test_relay_and_worker_have_no_http_probes() -> None:
     # They have no HTTP server: they exit non-zero on fatal loss of the database or broker,
     # and the kubelet restarts them. A probe here would be a lie.
     for name in ("gw-gateway-relay", "gw-gateway-worker"):
-        (c,) = pod_spec(one(helmchart.manifests(), "Deployment", name))["containers"]
+        (c,) = pod_spec(one(helmchart.manifests(DEV_EXTERNAL), "Deployment", name))["containers"]
         assert not {"startupProbe", "livenessProbe", "readinessProbe", "ports"} & set(c)
 
 
 def test_only_the_hook_job_migrates(scenario: tuple[str, list[dict[str, Any]]]) -> None:
-    _, docs = scenario
+    name, docs = scenario
     config = one(docs, "ConfigMap", "gw-gateway")["data"]
-    assert config["GATEWAY_AUTO_MIGRATE"] == "false"
+    # On the embedded database the API pod's own SQLite file is migrated by the pod itself.
+    assert config["GATEWAY_AUTO_MIGRATE"] == ("true" if name in EMBEDDED else "false")
+    assert bool(by_kind(docs, "Job")) == (name not in EMBEDDED)
     for d in by_kind(docs, "Deployment"):
         (c,) = pod_spec(d)["containers"]
         assert c["envFrom"] == [{"configMapRef": {"name": "gw-gateway"}}]
@@ -240,6 +290,7 @@ def test_settings_reach_the_pods() -> None:
         "GATEWAY_LOG_FORMAT": "json",
         "GATEWAY_DATA_DIR": "/var/lib/gateway",
         "GATEWAY_AUTO_MIGRATE": "false",
+        "GATEWAY_MAX_BODY_BYTES": str(64 * MIB),
         "GATEWAY_CLIENT_CERT_HEADER": "ssl-client-subject-dn",
         "GATEWAY_TRUSTED_PROXIES": '["10.42.0.0/16"]',
         "GATEWAY_TRUST_BUNDLE": "/etc/gateway/trust/ca-bundle.pem",
@@ -339,7 +390,7 @@ def test_existing_secret_is_read_with_the_documented_keys() -> None:
 # ------------------------------------------------------------------------ migration hook
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
+@pytest.mark.parametrize("name", [n for n in SCENARIOS if n not in EMBEDDED])
 def test_the_migration_job_is_a_self_sufficient_hook(name: str) -> None:
     docs = helmchart.manifests(SCENARIOS[name])
     job = one(docs, "Job", "gw-gateway-migrate")
@@ -371,8 +422,9 @@ def test_the_migration_job_is_a_self_sufficient_hook(name: str) -> None:
         assert int(s_ann["helm.sh/hook-weight"]) < job_weight
         assert "hook-succeeded" in s_ann["helm.sh/hook-delete-policy"]
     env = {e["name"]: e.get("value") for e in c["env"]}
-    assert env["GATEWAY_ENVIRONMENT"] == ("production" if name != "defaults" else "development")
-    if name != "defaults":
+    production = name != "development-external"
+    assert env["GATEWAY_ENVIRONMENT"] == ("production" if production else "development")
+    if production:
         assert env["GATEWAY_NODE_CODE"] == "00.53.W00"
     # Only the Job and its Secret are hooks.
     assert {d["kind"] for d in docs if is_hook(d)} <= {"Job", "Secret"}
@@ -385,7 +437,7 @@ def test_hook_secret_carries_the_migration_urls_only() -> None:
 
 
 def test_migrations_can_be_disabled() -> None:
-    docs = helmchart.manifests({"migrations": {"enabled": False}})
+    docs = helmchart.manifests(helmchart.merge(DEV_EXTERNAL, {"migrations": {"enabled": False}}))
     assert not by_kind(docs, "Job")
     assert not [d for d in docs if is_hook(d)]
 
@@ -448,17 +500,36 @@ def test_hpas_target_their_deployments() -> None:
 
 
 def test_default_replicas() -> None:
-    docs = helmchart.manifests()
+    docs = helmchart.manifests(DEV_EXTERNAL)
     replicas = {d["metadata"]["name"]: d["spec"]["replicas"] for d in by_kind(docs, "Deployment")}
     assert replicas == {"gw-gateway-api": 2, "gw-gateway-relay": 1, "gw-gateway-worker": 2}
 
 
+@pytest.mark.parametrize("name", sorted(EMBEDDED))
+def test_development_never_runs_two_pods_on_two_sqlite_files(name: str) -> None:
+    """Without a database every pod would open its own SQLite file: one API pod does it all
+    (relay and delivery in-process), whatever replicas or autoscaling say, and an update
+    replaces it rather than running two side by side behind the Service."""
+    values = helmchart.merge(
+        SCENARIOS[name],
+        {"api": {"replicas": 3, "autoscaling": {"enabled": True}},
+         "worker": {"autoscaling": {"enabled": True}}},
+    )
+    docs = helmchart.manifests(values)
+    (api,) = by_kind(docs, "Deployment")
+    assert api["spec"]["replicas"] == 1
+    assert api["spec"]["strategy"] == {"type": "Recreate"}
+    assert not by_kind(docs, "HorizontalPodAutoscaler") + by_kind(docs, "PodDisruptionBudget")
+    notes = helmchart.render(values)["gateway/templates/NOTES.txt"]
+    assert "ONE API pod" in notes
+
+
 def test_pdbs_select_exactly_their_pods(scenario: tuple[str, list[dict[str, Any]]]) -> None:
-    _, docs = scenario
+    name, docs = scenario
     pdbs = by_kind(docs, "PodDisruptionBudget")
-    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in pdbs} == {
-        "api", "worker",
-    }
+    assert {p["metadata"]["labels"]["app.kubernetes.io/component"] for p in pdbs} == (
+        set() if name in EMBEDDED else {"api", "worker"}
+    )
     for pdb in pdbs:
         assert pdb["spec"]["minAvailable"] == 1
         selected = [
@@ -492,3 +563,36 @@ def test_pod_labels_are_added_to_every_workload() -> None:
         labels = d["spec"]["template"]["metadata"]["labels"]
         assert labels["team"] == "edoc"
         assert labels_match(d["spec"]["selector"]["matchLabels"], labels)
+
+
+# ------------------------------------------------------------------ what the gateway needs
+
+
+@pytest.mark.parametrize("mib", [64, 25, 200])
+def test_the_ingress_body_limit_is_the_gateways(mib: int) -> None:
+    values = helmchart.merge(PRODUCTION_EXISTING_SECRET, {"config": {"maxBodyMiB": mib}})
+    docs = helmchart.manifests(values)
+    ingress = one(docs, "Ingress", "gw-gateway")["metadata"]["annotations"]
+    config = one(docs, "ConfigMap", "gw-gateway")["data"]
+    assert ingress["nginx.ingress.kubernetes.io/proxy-body-size"] == f"{mib}m"
+    assert int(config["GATEWAY_MAX_BODY_BYTES"]) == mib * MIB
+    # the operator's own annotations are kept beside it
+    assert ingress["nginx.ingress.kubernetes.io/auth-tls-verify-client"] == "on"
+
+
+def test_the_charts_default_body_limit_is_the_gateways_default() -> None:
+    default = helmchart.default_values()["config"]["maxBodyMiB"] * MIB
+    assert default == Settings.model_fields["max_body_bytes"].default
+
+
+def test_the_docs_deploy_the_image_they_build() -> None:
+    """docs/deployment.md builds an image and installs the chart with the production example:
+    the example's image is the one built, and its tag the version the project builds."""
+    root = helmchart.ROOT
+    docs = (root / "docs" / "deployment.md").read_text(encoding="utf-8")
+    (built,) = re.findall(r"docker build -t (\S+) \.", docs)
+    assert "-f helm/examples/production.yaml" in docs
+    image = helmchart.example("production")["image"]
+    assert built == f"{image['repository']}:{image['tag']}"
+    version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert image["tag"] == version["version"] == helmchart.chart().metadata["appVersion"]

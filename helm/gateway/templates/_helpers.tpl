@@ -1,6 +1,6 @@
 {{/*
-Helpers shared by every template. The template language used in this chart is deliberately
-small (see tests/deploy/gotemplate.py, which renders it in the tests).
+Helpers shared by every template. The tests render and lint the chart with Helm itself
+(tests/deploy/helmchart.py).
 */}}
 
 {{/* Chart name. */}}
@@ -63,6 +63,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "gateway.fullname" .) .Values.secrets.existingSecret }}
 {{- end }}
 
+{{/*
+Non-empty when the release brings no database: a development install on the embedded SQLite
+file and queue. One API pod then does everything (`gateway serve` relays and delivers
+in-process): a second pod, a relay or a worker would each open a SQLite file of their own.
+*/}}
+{{- define "gateway.embedded" -}}
+{{- if and (ne .Values.config.environment "production") (not .Values.secrets.existingSecret) (not .Values.secrets.databaseUrl) }}true{{ end }}
+{{- end }}
+
 {{/* Non-empty when the gateway's signing key is mounted (always so in production). */}}
 {{- define "gateway.signingEnabled" -}}
 {{- if or .Values.secrets.existingSecret .Values.secrets.signingKey }}true{{ end }}
@@ -84,7 +93,8 @@ GATEWAY_NODE_CODE: {{ .Values.config.nodeCode | quote }}
 {{- end }}
 GATEWAY_LOG_FORMAT: {{ .Values.config.logFormat | quote }}
 GATEWAY_DATA_DIR: "/var/lib/gateway"
-GATEWAY_AUTO_MIGRATE: "false"
+GATEWAY_AUTO_MIGRATE: {{ if include "gateway.embedded" . }}"true"{{ else }}"false"{{ end }}
+GATEWAY_MAX_BODY_BYTES: {{ mul .Values.config.maxBodyMiB 1048576 | quote }}
 {{- with .Values.config.clientCertHeader }}
 GATEWAY_CLIENT_CERT_HEADER: {{ . | quote }}
 {{- end }}

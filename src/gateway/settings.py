@@ -228,6 +228,7 @@ class Settings(BaseSettings):
     vxp_max_skew_seconds: float | None = Field(
         default=None,
         gt=0,
+        le=7 * 24 * 3600,
         description="opt-in: accepted age (either way) of a request's timestamp for every VXP "
         "system; None = not checked (the official SDK stamps once per object, docs/vxp.md)",
     )

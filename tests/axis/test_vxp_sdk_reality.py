@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sdk_client import READS, SdkClient, sdk_read, sdk_timestamp
 from sqlalchemy import select
@@ -356,12 +357,36 @@ async def test_source_address_allow_list(gw, parties) -> None:
     assert await gw.count("packages") == 0
     await set_policy(gw, parties[G22], allowed_sources=["10.1.0.0/16", "127.0.0.1"])
     assert (await g22.send_edoc({**EDOC, "from": G22}, original_from_g22()))["status"] == "OK"
+    # behind a trusted proxy (GATEWAY_TRUSTED_PROXIES, here 127.0.0.1) the address it saw
+    captured = g22.last_request
+    forwarded = [*captured.headers.raw, (b"X-Forwarded-For", b"10.1.2.3")]
+    r = await gw.http.post(captured.url, headers=forwarded, content=captured.content)
+    assert sdk_read("sendEdoc", r.content)["status"] == "OK"
+    await set_policy(gw, parties[G22], allowed_sources=["10.1.0.0/16"])
+    r = await gw.http.post(captured.url, headers=forwarded, content=captured.content)
+    assert sdk_read("sendEdoc", r.content)["status"] == "OK"
+    # ...but not the X-Forwarded-For of a peer that is not a trusted proxy
+    outsider = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gw.app, client=("192.0.2.7", 40000)),
+        base_url="http://gateway.test",
+    )
+    async with outsider:
+        r = await outsider.post(captured.url.path, headers=forwarded, content=captured.content)
+    assert sdk_read("sendEdoc", r.content)["ErrorCode"] == "AUTH_SOURCE_NOT_ALLOWED"
+    assert await gw.count("packages") == 1
     r = await gw.http.patch(
         f"/api/v1/admin/systems/{parties[G22]['system_id']}/vxp-policy",
         json={"allowed_sources": ["not-an-address"]},
         headers=await gw.admin(),
     )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "VALIDATION_FAILED")
+    for skew in (0, 1e308):  # a window that would overflow at authentication is refused
+        r = await gw.http.patch(
+            f"/api/v1/admin/systems/{parties[G22]['system_id']}/vxp-policy",
+            json={"max_skew_seconds": skew},
+            headers=await gw.admin(),
+        )
+        assert r.status_code == 422, r.text
 
 
 def json_bytes(doc: dict) -> bytes:

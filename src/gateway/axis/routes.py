@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from ..auth.dependencies import AdminOperator
+from ..auth.service import peer_is_trusted
 from ..body import read_body_limited
 from ..db import SessionDep
 from ..errors import (
@@ -41,6 +42,7 @@ from .replies import fail, ok
 from .routing import UpstreamRouting
 from .service import (
     AUTH_STATUS,
+    MAX_SKEW_LIMIT,
     UnknownOperation,
     VxpCaller,
     VxpService,
@@ -170,8 +172,20 @@ async def vxp_caller(request: Request) -> VxpCaller:
             request.scope["headers"],  # raw, in arrival order, repeats kept
             now=request.app.state.clock(),
             max_skew=timedelta(seconds=skew) if skew else None,
-            source=request.client.host if request.client else None,
+            source=_source(request),
         )
+
+
+def _source(request: Request) -> str | None:
+    """The caller's address: the peer, or what a trusted proxy (GATEWAY_TRUSTED_PROXIES) says
+    it saw (the last X-Forwarded-For entry, the one that proxy appended)."""
+    peer = request.client.host if request.client else None
+    if peer_is_trusted(peer, request.app.state.settings.trusted_proxies):
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        seen = [entry.strip() for entry in forwarded if entry.strip()]
+        if seen:
+            return seen[-1]
+    return peer
 
 
 def get_vxp_service(
@@ -356,6 +370,7 @@ class VxpPolicyIn(BaseModel):
     max_skew_seconds: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_SKEW_LIMIT,
         description="opt-in timestamp window for a client that re-stamps every call; "
         "null = the gateway setting (by default: not checked)",
     )

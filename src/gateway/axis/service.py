@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
-from ..auth.service import Principal
+from ..auth.service import Principal, peer_is_trusted
 from ..db import begin_write, show_time, utcnow
 from ..errors import BadRequest, Conflict, Forbidden, GatewayError, NotFound, ValidationFailed
 from ..packages.models import Delivery, Package
@@ -164,21 +164,13 @@ async def authenticate(
     system = await repo.system(credential.system_id)
     if system is None or not system.active:
         raise VxpAuthError(AuthCode.UNKNOWN_SYSTEM, f"Hệ thống {system_id} đã bị khóa")
-    if credential.allowed_sources and not _source_allowed(source, credential.allowed_sources):
+    if credential.allowed_sources and not peer_is_trusted(source, credential.allowed_sources):
         raise VxpAuthError(
             AuthCode.SOURCE_NOT_ALLOWED,
             f"Hệ thống {system_id} không được gọi từ địa chỉ {source or '(không rõ)'}",
         )
     principal = Principal("system", system.id, system.name, agencies=frozenset(system.agency_codes))
     return VxpCaller(principal, verified, admin=credential.admin, source=source)
-
-
-def _source_allowed(source: str | None, networks: list[str]) -> bool:
-    try:
-        address = ipaddress.ip_address(source or "")
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
 def _networks(values: list[str]) -> list[str]:
@@ -196,6 +188,7 @@ def _networks(values: list[str]) -> list[str]:
 
 
 UNSET: Any = object()
+MAX_SKEW_LIMIT = 7 * 24 * 3600  # a window longer than a week protects nothing
 
 
 async def set_policy(

@@ -225,8 +225,12 @@ class Settings(BaseSettings):
         description='Path prefix of the VXP routes ("" = the root, e.g. for a dedicated '
         "listener: a second `gateway serve --port …` with GATEWAY_VXP_PREFIX=\"\").",
     )
-    vxp_max_skew_seconds: float = Field(
-        default=900, gt=0, description="accepted age (either way) of a request's timestamp"
+    vxp_max_skew_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="opt-in: accepted age (either way) of a request's timestamp for every VXP "
+        "system; None = not checked (the official SDK stamps once per object, docs/vxp.md)",
     )
     upstream_url: str | None = Field(
         default=None,

@@ -16,6 +16,17 @@ What it reproduces, byte for byte:
 - GET (no body) for countReceiveEdoc, countReceiveStatus and downloadEdoc;
 - `docId` (getEdoc/downloadEdoc) and `docid` (updateStatus) are different map keys, so after
   both were used the request carries two `XroadVnpt-docid` header lines.
+
+And what the real client does that a well-behaved client would not (SDKVXP 2.0.1, issue 12):
+- the timestamp is stamped ONCE, when the service object is built, and reused by every later
+  call of that object (agency systems keep one object for the life of the process);
+- it is the JVM's local time without a zone: `zone` is the JVM's default zone (a server left
+  on UTC is 7 hours behind Vietnam, one on UTC+6 one hour);
+- reply fields are read without checking they exist: when one that the operation reads is
+  missing (or of the wrong JSON type) the SDK throws inside and the caller gets a result whose
+  fields are all None;
+- the reply body is decoded as US-ASCII: every non-ASCII byte becomes U+FFFD, so raw UTF-8
+  Vietnamese arrives garbled and only \\u-escaped JSON reads correctly.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,9 +75,54 @@ class JavaHashMap:
         return [(k, self._items[k]) for k in keys]
 
 
-def sdk_timestamp(moment: datetime) -> str:
-    t = moment.astimezone(VIETNAM)
+def sdk_timestamp(moment: datetime, zone: tzinfo = VIETNAM) -> str:
+    """`new SimpleDateFormat("ddMMyyyy'T'HHmmss+SSSS").format(new Date())` on a JVM whose
+    default zone is `zone`: local wall-clock time, no zone in the text."""
+    t = moment.astimezone(zone)
     return t.strftime("%d%m%YT%H%M%S") + f"+{t.microsecond // 1000:04d}"
+
+
+# The fields each SDK method reads from the JSON reply (no existence check), with their JSON
+# type. The status, code and description are what every method hands its caller.
+COMMON_READS: dict[str, type] = {"status": str, "ErrorCode": str, "ErrorDesc": str}
+READS: dict[str, dict[str, type]] = {
+    "sendEdoc": {"DocId": str},
+    "getReceivedEdocList": {"data": list},
+    "getEdoc": {"data": str},
+    "updateStatus": {},
+    "getSentEdocList": {"data": list},
+    "countReceiveEdoc": {"count": int},
+    "countReceiveStatus": {"count": int},
+    "getAgenciesList": {"data": list},
+    "getAgenciesListQD20": {"data": list},
+    "registerAgency": {},
+    "deleteAgency": {},
+    "getSynchronizeUnit": {"data": list},
+}
+
+
+def sdk_read(operation: str, body: bytes) -> dict[str, Any]:
+    """The result object the SDK hands its caller, as a dict of the fields it read.
+
+    The body is decoded as US-ASCII (each non-ASCII byte becomes U+FFFD, like Java's decoder);
+    any missing or mistyped field makes the SDK throw inside, and the caller gets every field
+    None.
+    """
+    wanted = {**COMMON_READS, **READS[operation]}
+    nothing: dict[str, Any] = dict.fromkeys(wanted)
+    try:
+        reply = json.loads(body.decode("ascii", errors="replace"))
+    except ValueError:
+        return nothing
+    if not isinstance(reply, dict):
+        return nothing
+    result = {}
+    for key, kind in wanted.items():
+        value = reply.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return nothing
+        result[key] = value
+    return result
 
 
 def sdk_hash_file(data: bytes) -> str:
@@ -84,19 +140,24 @@ class SdkClient:
         secret: str,
         *,
         clock: Any = None,
+        zone: tzinfo = VIETNAM,
     ):
         self.http = http
         self.endpoint = endpoint.rstrip("/")
         self.system_id = system_id
         self.secret = secret
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.zone = zone  # the JVM's default time zone
+        clock = clock or (lambda: datetime.now(UTC))
+        # stamped once, in the constructor, and reused by every call of this object
+        self.timestamp = sdk_timestamp(clock(), zone)
         self.map = JavaHashMap()  # the instance field that leaks between calls
         self.last_request: httpx.Request | None = None
+        self.last_response: httpx.Response | None = None
 
     # --- what the SDK does for every call ------------------------------------------------
     def headers(self, header_json: dict[str, str], content_type: str) -> list[tuple[str, str]]:
         self.map.put("systemid", self.system_id)
-        self.map.put("timestamp", sdk_timestamp(self.clock()))
+        self.map.put("timestamp", self.timestamp)
         self.map.put("Content-Type", "application/json")
         for key, value in header_json.items():
             self.map.put(key, value)
@@ -144,53 +205,58 @@ class SdkClient:
             headers=headers,
         )
         self.last_request = request
-        return await self.http.send(request)
+        self.last_response = await self.http.send(request)
+        return self.last_response
+
+    async def read(self, operation: str, header: dict[str, str], **kw: Any) -> dict[str, Any]:
+        """Call `operation` and read its reply the way the SDK does (see `sdk_read`)."""
+        response = await self.call(operation, header, **kw)
+        return sdk_read(operation, response.content)
 
     # --- KnobstickServiceImp --------------------------------------------------------------
     async def send_edoc(self, header: dict[str, str], file_bytes: bytes) -> dict[str, Any]:
         header = {**header, "hash-file": sdk_hash_file(file_bytes)}
-        r = await self.call(
+        return await self.read(
             "sendEdoc",
             header,
             body=file_bytes + b"\r\n",
             content_type="application/octet-stream",
         )
-        return r.json()
 
     async def get_received_edoc_list(self, header: dict[str, str]) -> dict[str, Any]:
-        return (await self.call("getReceivedEdocList", header, body=b"")).json()
+        return await self.read("getReceivedEdocList", header, body=b"")
 
     async def get_edoc(self, header: dict[str, str]) -> dict[str, Any]:
-        return (await self.call("getEdoc", header, body=b"{}")).json()
+        return await self.read("getEdoc", header, body=b"{}")
 
     async def update_status(self, header: dict[str, str]) -> dict[str, Any]:
-        return (await self.call("updateStatus", header, body=b"{}")).json()
+        return await self.read("updateStatus", header, body=b"{}")
 
     async def get_sent_edoc_list(self, header: dict[str, str]) -> dict[str, Any]:
-        return (await self.call("getSentEdocList", header, body=b"")).json()
+        return await self.read("getSentEdocList", header, body=b"")
 
     async def count_receive_edoc(self, header: dict[str, str]) -> dict[str, Any]:
-        return (await self.call("countReceiveEdoc", header, method="GET")).json()
+        return await self.read("countReceiveEdoc", header, method="GET")
 
     async def count_receive_status(self, header: dict[str, str]) -> dict[str, Any]:
-        return (await self.call("countReceiveStatus", header, method="GET")).json()
+        return await self.read("countReceiveStatus", header, method="GET")
 
     async def download_edoc(self, header: dict[str, str]) -> httpx.Response:
         return await self.call("downloadEdoc", header, method="GET")
 
     # --- AgencyServiceImp -----------------------------------------------------------------
     async def get_agencies_list(self) -> dict[str, Any]:
-        return (await self.call("getAgenciesList", {}, body=b"")).json()
+        return await self.read("getAgenciesList", {}, body=b"")
 
     async def get_agencies_list_qd20(self, level: str) -> dict[str, Any]:
-        return (await self.call("getAgenciesListQD20", {"level": level}, body=b"")).json()
+        return await self.read("getAgenciesListQD20", {"level": level}, body=b"")
 
     async def register_agency(self, agency: dict[str, str]) -> dict[str, Any]:
         body = json.dumps(agency, ensure_ascii=False).encode("utf-8")
-        return (await self.call("registerAgency", {}, body=body)).json()
+        return await self.read("registerAgency", {}, body=body)
 
     async def delete_agency(self, code: str) -> dict[str, Any]:
-        return (await self.call("deleteAgency", {"AgencyCode": code}, body=b"")).json()
+        return await self.read("deleteAgency", {"AgencyCode": code}, body=b"")
 
     async def get_synchronize_unit(self) -> dict[str, Any]:
-        return (await self.call("getSynchronizeUnit", {}, body=b"")).json()
+        return await self.read("getSynchronizeUnit", {}, body=b"")

@@ -255,6 +255,13 @@ def test_stale_and_future_timestamps() -> None:
     assert verify(signed(timestamp=edge), max_skew=skew).timestamp == NOW - skew
 
 
+def test_timestamp_age_is_not_checked_by_default() -> None:
+    # the SDK stamps once per object, in the JVM's zone: days old, or hours "ahead" (UTC+8)
+    for moment in (NOW - timedelta(days=30), NOW + timedelta(hours=1)):
+        stamp = format_vxp_timestamp(moment)
+        assert verify(signed(timestamp=stamp)).timestamp == moment.replace(microsecond=393000)
+
+
 def test_signed_timestamp_that_is_not_one() -> None:
     assert auth_error(signed(timestamp="2026-11-21 13:44:49")) == AuthCode.MALFORMED
 

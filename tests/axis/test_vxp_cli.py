@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -27,6 +29,31 @@ def test_secret_create_rotate_revoke(cli_env):
     assert r.exit_code == 0 and "disabled" in r.stdout
     r = run("axis", "secret", "no-such-system")
     assert r.exit_code == 1 and "NOT_FOUND" in r.output
+
+
+def test_policy(cli_env):
+    assert run("agencies", "import", "--example").exit_code == 0
+    assert run("systems", "create", "qlvb-stc", "--agency", "000.00.11.H99").exit_code == 0
+    r = run("axis", "policy", "qlvb-stc")
+    assert r.exit_code == 1 and "NOT_FOUND" in r.output  # no VXP credential yet
+    assert run("axis", "secret", "qlvb-stc").exit_code == 0
+    r = run("axis", "policy", "qlvb-stc", "--admin", "--max-skew", "600", "--allow", "10.0.0.0/8")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == {
+        "vxp_system_id": "000.00.11.H99",
+        "admin": True,
+        "max_skew_seconds": 600.0,
+        "allowed_sources": ["10.0.0.0/8"],
+    }
+    r = run("axis", "policy", "qlvb-stc", "--no-admin", "--max-skew", "0", "--allow-any")
+    assert json.loads(r.stdout) == {
+        "vxp_system_id": "000.00.11.H99",
+        "admin": False,
+        "max_skew_seconds": None,
+        "allowed_sources": [],
+    }
+    r = run("axis", "policy", "qlvb-stc", "--allow", "nowhere")
+    assert r.exit_code == 1 and "VALIDATION_FAILED" in r.output
 
 
 def test_sync_needs_an_upstream(cli_env):

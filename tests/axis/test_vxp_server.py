@@ -93,8 +93,18 @@ def _moment() -> datetime:
 # ---------------------------------------------------------------------- the full exchange
 
 
+async def make_admin(gw, cred: dict) -> None:
+    r = await gw.http.patch(
+        f"/api/v1/admin/systems/{cred['system_id']}/vxp-policy",
+        json={"admin": True},
+        headers=await gw.admin(),
+    )
+    assert r.status_code == 200 and r.json()["admin"] is True, r.text
+
+
 async def test_full_exchange_through_the_sdk(gw, parties) -> None:
     g22, h41 = sdk(gw, parties[G22]), sdk(gw, parties[H41])
+    await make_admin(gw, parties[H41])  # registerAgency / deleteAgency
 
     # register: a unit under H41, bound to H41's system
     r = await h41.register_agency(
@@ -265,9 +275,10 @@ async def test_authentication_refusals(gw, parties) -> None:
     assert r.json()["status"] == "FAIL" and r.json()["ErrorCode"] == "AUTH_BAD_SIGNATURE"
     assert r.json()["ErrorDesc"] == "Chữ ký yêu cầu không hợp lệ"
 
-    stale = sdk(gw, cred, clock=lambda: datetime.now(UTC) - timedelta(hours=2))
-    r = await stale.call("getReceivedEdocList", header)
-    assert (r.status_code, r.json()["ErrorCode"]) == (401, "AUTH_STALE_TIMESTAMP")
+    # an SDK object built two hours ago still works: the timestamp is not checked by default
+    old = sdk(gw, cred, clock=lambda: gw.app.state.clock() - timedelta(hours=2))
+    r = await old.call("getReceivedEdocList", header)
+    assert (r.status_code, r.json()["status"]) == (200, "OK")
 
     unknown = SdkClient(gw.http, "/vxp", "000.00.00.H99", cred["secret"])
     r = await unknown.call("getReceivedEdocList", header)
@@ -354,7 +365,8 @@ async def test_copies_are_private_to_their_recipient(gw, parties) -> None:
     assert r.json()["ErrorCode"] == "NOT_FOUND"
     r = await g22.call("updateStatus", {"docid": item["docId"], "status": "done"}, body=b"{}")
     assert r.json()["ErrorCode"] == "NOT_FOUND"
-    # registering under someone else's agency
+    # registering under someone else's agency, even as an admin system
+    await make_admin(gw, parties[G22])
     r = await g22.register_agency({"pcode": H41, "code": SUB, "name": "x", "mail": "a@b.vn"})
     assert r["ErrorCode"] == "FORBIDDEN"
 

@@ -7,7 +7,7 @@ leave `packages`, `deliveries`, `outbox`, `audit_events` and the database queue
 (`queued_jobs`) exactly as they were (counts, and the audit chain's last hash).
 
 Native API envelope: `{"error": {"code", "message", ...}}` (gateway.errors).
-VXP envelope: `{"status": "FAIL", "ErrorCode", "ErrorDesc"}` (gateway.axis.routes).
+VXP envelope: `{"status": "FAIL", "ErrorCode", "ErrorDesc", ...}` (gateway.axis.replies).
 
 Slow bodies: the app has no read timeout of its own. A client that trickles a body in is
 bounded by the ASGI server and the proxy in front of it (uvicorn `--timeout-keep-alive` only
@@ -591,17 +591,26 @@ CASES: list[Case] = [
         401,
         "AUTH_BAD_SIGNATURE",
     ),
+    # the SDK stamps once per object: no timestamp window by default, so a replayed request
+    # must be harmless instead; registry changes (unsigned body) only from admin systems
     Case(
-        "vxp-replayed-stale",
-        vxp("getReceivedEdocList", EDOC_HEADER, clock_offset=-timedelta(hours=2)),
-        401,
-        "AUTH_STALE_TIMESTAMP",
+        "vxp-register-agency-replayed-by-non-admin",
+        vxp(
+            "registerAgency",
+            {},
+            body=json.dumps(
+                {"pcode": A80, "code": "000.01.00.A80", "name": "=1+1", "mail": "x@y"}
+            ).encode(),
+            clock_offset=-timedelta(hours=2),
+        ),
+        403,
+        "VXP_ADMIN_REQUIRED",
     ),
     Case(
-        "vxp-future-timestamp",
-        vxp("getReceivedEdocList", EDOC_HEADER, clock_offset=timedelta(hours=2)),
-        401,
-        "AUTH_STALE_TIMESTAMP",
+        "vxp-delete-agency-by-non-admin",
+        vxp("deleteAgency", {"AgencyCode": A80}, clock_offset=timedelta(hours=2)),
+        403,
+        "VXP_ADMIN_REQUIRED",
     ),
     Case(
         "vxp-header-mismatch",

@@ -74,6 +74,51 @@ def secret_command(
     err.print("the secret is shown only once; store it in the SDK client's configuration now")
 
 
+@axis_app.command("policy")
+def policy_command(
+    system: Annotated[str, typer.Argument(help="agency system id or name")],
+    admin: Annotated[
+        bool | None,
+        typer.Option("--admin/--no-admin", help="may call registerAgency / deleteAgency (audited)"),
+    ] = None,
+    max_skew: Annotated[
+        float | None,
+        typer.Option(
+            help="opt-in timestamp window in seconds, only for a client that re-stamps every "
+            "call (0 = back to the gateway setting)",
+            min=0,
+            max=7 * 24 * 3600,
+        ),
+    ] = None,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(help="IP or CIDR the system may call from (repeat); replaces the list"),
+    ] = None,
+    allow_any: Annotated[
+        bool, typer.Option("--allow-any", help="clear the source-address allow-list")
+    ] = False,
+) -> None:
+    """Show or change the VXP policy of a system (docs/vxp.md "Replay")."""
+    from .service import UNSET, policy_of, set_policy
+
+    settings = get_settings()
+    sources = [] if allow_any else (allow or UNSET)
+    skew = UNSET if max_skew is None else (max_skew or None)
+
+    async def work(session: AsyncSession) -> dict:
+        credential = await set_policy(
+            session, system, _actor(), admin=admin, max_skew_seconds=skew, allowed_sources=sources
+        )
+        return policy_of(credential)
+
+    try:
+        policy = run_in_session(settings, work)
+    except GatewayError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(code=1) from None
+    console.print_json(json.dumps(policy))
+
+
 def _require_upstream(settings: Settings) -> None:
     if not settings.upstream_url:
         err.print("[red]GATEWAY_UPSTREAM_URL is not set[/red] (no national axis configured)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, new_id, utcnow
@@ -36,6 +36,12 @@ class VxpCredential(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Operator policy (docs/vxp.md "Replay"): may call the registry's administrative operations
+    # (registerAgency, deleteAgency); opt-in timestamp window for clients that re-stamp every
+    # call (None: the gateway setting, by default unchecked); source networks (None: any).
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    max_skew_seconds: Mapped[float | None] = mapped_column(Float)
+    allowed_sources: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class UpstreamForward(Base):

@@ -17,11 +17,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from ..auth.dependencies import AdminOperator
+from ..auth.service import peer_is_trusted
 from ..body import read_body_limited
 from ..db import SessionDep
 from ..errors import (
@@ -38,15 +38,19 @@ from ..errors import (
 from ..packages.routes import get_service as get_package_service
 from ..packages.service import PackageService
 from ..secretbox import SecretBox
+from .replies import fail, ok
 from .routing import UpstreamRouting
 from .service import (
     AUTH_STATUS,
+    MAX_SKEW_LIMIT,
     UnknownOperation,
     VxpCaller,
     VxpService,
     authenticate,
     issue_credential,
+    policy_of,
     revoke_credential,
+    set_policy,
 )
 from .vxp_auth import VxpAuthError
 
@@ -67,20 +71,6 @@ OPERATIONS = (
     "deleteAgency",
     "getSynchronizeUnit",
 )
-
-
-def ok(desc: str = "Thành công", **extra: Any) -> JSONResponse:
-    return JSONResponse({"status": "OK", "ErrorCode": "0", "ErrorDesc": desc, **extra})
-
-
-def fail(
-    code: str, desc: str, http_status: int, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        {"status": "FAIL", "ErrorCode": code, "ErrorDesc": desc},
-        status_code=http_status,
-        headers=headers,
-    )
 
 
 class VxpFailure(BaseModel):
@@ -131,28 +121,30 @@ class VxpRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
+        # the failure envelope carries the fields this operation's SDK method reads
+        name = self.path.rsplit("/", 1)[-1]
 
         async def vxp_handler(request: Request) -> Response:
             try:
                 return await handler(request)
             except VxpAuthError as exc:
                 await _rollback(request)
-                return fail(str(exc.code), exc.message, AUTH_STATUS.get(exc.code, 401))
+                return fail(name, str(exc.code), exc.message, AUTH_STATUS.get(exc.code, 401))
             except GatewayError as exc:
                 await _rollback(request)
-                return fail(exc.code, _describe(exc), exc.status_code, exc.headers)
+                return fail(name, exc.code, _describe(exc), exc.status_code, exc.headers)
             except RequestValidationError:
                 await _rollback(request)
-                return fail("BAD_REQUEST", "Yêu cầu không hợp lệ", 400)
+                return fail(name, "BAD_REQUEST", "Yêu cầu không hợp lệ", 400)
             except Exception as exc:
                 with suppress(Exception):  # the connection may be gone with the database
                     await _rollback(request)
                 if is_unavailable(exc):
                     log.warning("VXP operation: database unavailable: %s", exc)
                     err = ServiceUnavailable()
-                    return fail(err.code, err.message, err.status_code, err.headers)
+                    return fail(name, err.code, err.message, err.status_code, err.headers)
                 log.exception("VXP operation failed")
-                return fail("INTERNAL_ERROR", "Lỗi hệ thống", 500)
+                return fail(name, "INTERNAL_ERROR", "Lỗi hệ thống", 500)
 
         return vxp_handler
 
@@ -172,15 +164,28 @@ def _box(request: Request) -> SecretBox:
 
 
 async def vxp_caller(request: Request) -> VxpCaller:
-    settings = request.app.state.settings
+    skew = request.app.state.settings.vxp_max_skew_seconds  # opt-in; None = not checked
     async with request.app.state.db.read_session() as session:
         return await authenticate(
             session,
             _box(request),
             request.scope["headers"],  # raw, in arrival order, repeats kept
             now=request.app.state.clock(),
-            max_skew=timedelta(seconds=settings.vxp_max_skew_seconds),
+            max_skew=timedelta(seconds=skew) if skew else None,
+            source=_source(request),
         )
+
+
+def _source(request: Request) -> str | None:
+    """The caller's address: the peer, or what a trusted proxy (GATEWAY_TRUSTED_PROXIES) says
+    it saw (the last X-Forwarded-For entry, the one that proxy appended)."""
+    peer = request.client.host if request.client else None
+    if peer_is_trusted(peer, request.app.state.settings.trusted_proxies):
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        seen = [entry.strip() for entry in forwarded if entry.strip()]
+        if seen:
+            return seen[-1]
+    return peer
 
 
 def get_vxp_service(
@@ -267,7 +272,9 @@ def vxp_router(prefix: str) -> APIRouter:
 
     @operation("registerAgency")
     async def register_agency(request: Request, caller: Caller, service: Service) -> Response:
-        body = await read_body_limited(request, 1024 * 1024)
+        """Admin systems only (operator policy): the request signature does not cover the body."""
+        caller.require_admin()  # before reading the body
+        body = await read_body_limited(request, 64 * 1024)
         result = await service.register_agency(caller, body)
         return ok(result.pop("ErrorDesc"))
 
@@ -352,6 +359,50 @@ async def revoke_vxp_secret(
         vxp_system_id=credential.vxp_system_id,
         active=credential.active,
     )
+
+
+class VxpPolicyIn(BaseModel):
+    """Only the fields sent are changed."""
+
+    admin: bool | None = Field(
+        default=None, description="may call registerAgency / deleteAgency (audited)"
+    )
+    max_skew_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_SKEW_LIMIT,
+        description="opt-in timestamp window for a client that re-stamps every call; "
+        "null = the gateway setting (by default: not checked)",
+    )
+    allowed_sources: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="IP addresses or CIDR networks the system may call from; null or [] = any",
+    )
+
+
+class VxpPolicyOut(BaseModel):
+    system_id: str
+    vxp_system_id: str
+    admin: bool
+    max_skew_seconds: float | None
+    allowed_sources: list[str]
+
+
+@admin.patch(
+    "/systems/{system_id}/vxp-policy",
+    response_model=VxpPolicyOut,
+    responses=responses(*ADMIN_ERRORS),
+)
+async def change_vxp_policy(
+    system_id: str, body: VxpPolicyIn, session: SessionDep, op: AdminOperator
+) -> VxpPolicyOut:
+    """Mark a system as an admin system, opt it into a timestamp window, or restrict the
+    addresses it may call from (docs/vxp.md "Replay"). Audited as `vxp_policy.changed`."""
+    given = body.model_dump(exclude_unset=True)
+    given["admin"] = given.get("admin")  # None = unchanged
+    credential = await set_policy(session, system_id, op.actor, **given)
+    return VxpPolicyOut(system_id=credential.system_id, **policy_of(credential))
 
 
 def install(app: FastAPI, api: APIRouter) -> None:

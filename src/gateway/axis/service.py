@@ -12,6 +12,8 @@ Never commits: the request (or the CLI) owns the transaction.
 from __future__ import annotations
 
 import base64
+import hashlib
+import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any, ClassVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
-from ..auth.service import Principal
+from ..auth.service import Principal, peer_is_trusted
 from ..db import begin_write, show_time, utcnow
 from ..errors import BadRequest, Conflict, Forbidden, GatewayError, NotFound, ValidationFailed
 from ..packages.models import Delivery, Package
@@ -68,6 +70,16 @@ class Duplicate(GatewayError):
     description = "Same From/DocumentId/BussinessDocType as an earlier package, other content"
 
 
+class VxpAdminRequired(GatewayError):
+    status_code = 403
+    code = "VXP_ADMIN_REQUIRED"
+    default_message = (
+        "Chỉ hệ thống được quản trị viên đánh dấu là hệ thống quản trị mới được thực hiện "
+        "thao tác này"
+    )
+    description = "registerAgency/deleteAgency need a system an operator marked as admin"
+
+
 class UnknownOperation(GatewayError):
     status_code = 404
     code = "UNKNOWN_OPERATION"
@@ -82,6 +94,7 @@ AUTH_STATUS: dict[AuthCode, int] = {
     AuthCode.STALE_TIMESTAMP: 401,
     AuthCode.HEADER_MISMATCH: 401,
     AuthCode.MALFORMED: 400,
+    AuthCode.SOURCE_NOT_ALLOWED: 403,
 }
 
 
@@ -92,6 +105,12 @@ AUTH_STATUS: dict[AuthCode, int] = {
 class VxpCaller:
     principal: Principal
     request: VerifiedRequest
+    admin: bool = False  # may call the administrative operations (operator policy)
+    source: str | None = None  # the peer address the request came from
+
+    def require_admin(self) -> None:
+        if not self.admin:
+            raise VxpAdminRequired()
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """A signed logical header; the exact spelling an operation uses wins over leaked twins."""
@@ -112,9 +131,15 @@ async def authenticate(
     headers: Any,
     *,
     now: datetime,
-    max_skew: timedelta,
+    max_skew: timedelta | None = None,
+    source: str | None = None,
 ) -> VxpCaller:
-    """Verify the XroadVnpt-* HMAC (gateway.axis.vxp_auth) and load the calling system."""
+    """Verify the XroadVnpt-* HMAC (gateway.axis.vxp_auth) and load the calling system.
+
+    The timestamp's age is checked only where an operator opted in: the system's own
+    `max_skew_seconds`, else `max_skew` (the gateway setting), else never. A system with
+    `allowed_sources` is refused from any other peer address.
+    """
     repo = AxisRepository(session)
     claimed: list[str] = []
 
@@ -124,19 +149,85 @@ async def authenticate(
 
     # first pass: the rules of vxp_auth find the claimed systemid (and stop there)
     try:
-        verify_request(headers, probe, now=now, max_skew=max_skew)
+        verify_request(headers, probe, now=now)
     except VxpAuthError as exc:
         if exc.code is not AuthCode.UNKNOWN_SYSTEM or not claimed:
             raise
     system_id = claimed[0]
     credential = await repo.credential_by_vxp_id(system_id)
     secret = box.open(credential.secret_sealed) if credential and credential.active else None
+    if credential is not None and credential.max_skew_seconds:
+        max_skew = timedelta(seconds=credential.max_skew_seconds)
     verified = verify_request(headers, {system_id: secret}.get, now=now, max_skew=max_skew)
-    system = await repo.system(credential.system_id) if credential else None
+    if credential is None:  # unreachable: verify_request found no secret
+        raise VxpAuthError(AuthCode.UNKNOWN_SYSTEM, f"Mã hệ thống không được đăng ký: {system_id}")
+    system = await repo.system(credential.system_id)
     if system is None or not system.active:
         raise VxpAuthError(AuthCode.UNKNOWN_SYSTEM, f"Hệ thống {system_id} đã bị khóa")
+    if credential.allowed_sources and not peer_is_trusted(source, credential.allowed_sources):
+        raise VxpAuthError(
+            AuthCode.SOURCE_NOT_ALLOWED,
+            f"Hệ thống {system_id} không được gọi từ địa chỉ {source or '(không rõ)'}",
+        )
     principal = Principal("system", system.id, system.name, agencies=frozenset(system.agency_codes))
-    return VxpCaller(principal, verified)
+    return VxpCaller(principal, verified, admin=credential.admin, source=source)
+
+
+def _networks(values: list[str]) -> list[str]:
+    """Normalised networks of an allow-list; ValidationFailed for anything else."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ValidationFailed(
+                f"Địa chỉ nguồn không hợp lệ (IP hoặc mạng CIDR): {value}",
+                details={"allowed_sources": value},
+            ) from None
+    return list(dict.fromkeys(networks))
+
+
+UNSET: Any = object()
+MAX_SKEW_LIMIT = 7 * 24 * 3600  # a window longer than a week protects nothing
+
+
+async def set_policy(
+    session: AsyncSession,
+    system_ref: str,
+    actor: str,
+    *,
+    admin: bool | None = None,
+    max_skew_seconds: float | None = UNSET,
+    allowed_sources: list[str] | None = UNSET,
+) -> VxpCredential:
+    """Change the operator policy of a system's VXP credential (only the arguments given)."""
+    system = await RegistryService(session, actor).get_system(system_ref)
+    credential = await AxisRepository(session).credential_of_system(system.id)
+    if credential is None:
+        raise NotFound("Hệ thống chưa có khóa VXP")
+    if admin is not None:
+        credential.admin = admin
+    if max_skew_seconds is not UNSET:
+        credential.max_skew_seconds = max_skew_seconds
+    if allowed_sources is not UNSET:
+        credential.allowed_sources = _networks(allowed_sources) if allowed_sources else None
+    await session.flush()
+    await AuditLog(session).append(
+        "vxp_policy.changed",
+        actor=actor,
+        subject=f"system:{system.id}",
+        data=policy_of(credential),
+    )
+    return credential
+
+
+def policy_of(credential: VxpCredential) -> dict[str, Any]:
+    return {
+        "vxp_system_id": credential.vxp_system_id,
+        "admin": bool(credential.admin),
+        "max_skew_seconds": credential.max_skew_seconds,
+        "allowed_sources": list(credential.allowed_sources or []),
+    }
 
 
 async def issue_credential(
@@ -457,8 +548,33 @@ class VxpService:
             ]
         }
 
+    async def _audit_admin(
+        self, caller: VxpCaller, operation: str, agency: str, result: str, body: bytes = b""
+    ) -> None:
+        """Who did what through an administrative operation: the signed request as received."""
+        await AuditLog(self.session).append(
+            "vxp.admin_operation",
+            actor=caller.principal.actor,
+            subject=f"agency:{agency}",
+            at=self.packages.clock(),
+            data={
+                "operation": operation,
+                "agency": agency,
+                "result": result,
+                "system_id": caller.principal.id,
+                "vxp_system_id": caller.request.system_id,
+                "source": caller.source,
+                "signed_timestamp": caller.get("timestamp"),
+                "body_sha256": hashlib.sha256(body).hexdigest(),
+            },
+        )
+
     async def register_agency(self, caller: VxpCaller, body: bytes) -> dict[str, Any]:
-        """A system registers a unit under one of its agencies; the new unit is bound to it."""
+        """A system registers a unit under one of its agencies; the new unit is bound to it.
+
+        Only admin systems: the VXP signature covers the headers, not this body.
+        """
+        caller.require_admin()
         try:
             doc = json.loads(body.decode("utf-8") or "{}")
         except (ValueError, UnicodeDecodeError):
@@ -485,6 +601,7 @@ class VxpService:
         existing = await registry.agencies.get(code)
         if existing is not None:
             if code in system.agency_codes:
+                await self._audit_admin(caller, "registerAgency", code, "already", body)
                 return {"ErrorDesc": "Đơn vị đã được đăng ký trước đó"}
             raise Conflict(f"Cơ quan mã {code} đã có trong danh bạ")
         try:
@@ -496,10 +613,12 @@ class VxpService:
         agency = await registry.create_agency(agency_in)
         system.agencies = [*system.agencies, agency]
         await self.session.flush()
+        await self._audit_admin(caller, "registerAgency", code, "registered", body)
         return {"ErrorDesc": "Đăng ký thành công"}
 
     async def delete_agency(self, caller: VxpCaller) -> dict[str, Any]:
-        """Deactivate (never delete) one of the caller's agencies."""
+        """Deactivate (never delete) one of the caller's agencies. Only admin systems."""
+        caller.require_admin()
         code = (caller.get("AgencyCode") or "").strip()
         if not code:
             raise BadRequest("Thiếu AgencyCode")
@@ -510,12 +629,16 @@ class VxpService:
         agency = await self.session.get(Agency, code)
         if agency is None:
             raise NotFound(f"Không có cơ quan mã {code}")
-        if agency.active:
+        was_active = agency.active
+        if was_active:
             from ..registry.schemas import AgencyPatch
 
             await RegistryService(self.session, principal.actor).update_agency(
                 code, AgencyPatch(active=False)
             )
+        await self._audit_admin(
+            caller, "deleteAgency", code, "deactivated" if was_active else "already"
+        )
         return {"ErrorDesc": "Đã ngừng hoạt động cơ quan (không xóa dữ liệu)"}
 
 

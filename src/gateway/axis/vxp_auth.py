@@ -44,7 +44,9 @@ HASH_HEADER = "XroadVnpt-hash-header"
 VERSION_HEADER = "XroadVnpt-version"
 SDK_VERSION = "3.0.201608"
 SDK_USER_AGENT = "JAVASDKAgent/1.0.0 XRoad/VPCP"
-# Generous: agency clocks drift, and a JVM left in UTC would stamp local time 7 hours off.
+# A suggested window for clients that re-stamp every call (never the default): the official
+# SDK stamps its timestamp once per service object, so its calls grow hours and days old, and a
+# JVM left on UTC stamps local time 7 hours off. See docs/vxp.md "Replay".
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
 
 # Headers that carry the signature itself rather than a logical value.
@@ -69,6 +71,7 @@ class AuthCode(StrEnum):
     STALE_TIMESTAMP = "AUTH_STALE_TIMESTAMP"
     HEADER_MISMATCH = "AUTH_HEADER_MISMATCH"
     MALFORMED = "AUTH_MALFORMED"
+    SOURCE_NOT_ALLOWED = "AUTH_SOURCE_NOT_ALLOWED"
 
 
 class VxpAuthError(Exception):
@@ -186,7 +189,7 @@ def verify_request(
     headers: Headers,
     secret_lookup: Callable[[str], str | None],
     now: datetime,
-    max_skew: timedelta = DEFAULT_MAX_SKEW,
+    max_skew: timedelta | None = None,
 ) -> VerifiedRequest:
     """Authenticate a request from its headers, as received; raises VxpAuthError.
 
@@ -194,7 +197,8 @@ def verify_request(
     `XroadVnpt-docId` and `XroadVnpt-docid` can both arrive. Values may be `bytes` (e.g. the
     ASGI raw headers: exact, and the only way non-ASCII survives) or `str` (taken as text
     and hashed as UTF-8). A Mapping is accepted too; `multi_items()` is used when present.
-    An empty secret from `secret_lookup` counts as unknown.
+    An empty secret from `secret_lookup` counts as unknown. The signed timestamp's age is
+    checked only when `max_skew` is given (opt-in: the official SDK never re-stamps).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("verify_request needs an aware `now`")
@@ -223,9 +227,9 @@ def verify_request(
         raise VxpAuthError(AuthCode.BAD_SIGNATURE, "Chữ ký yêu cầu không hợp lệ")
 
     timestamp = _signed_timestamp(signed)
-    if timestamp < now - max_skew:
+    if max_skew is not None and timestamp < now - max_skew:
         raise VxpAuthError(AuthCode.STALE_TIMESTAMP, "Thời điểm ký yêu cầu đã quá cũ")
-    if timestamp > now + max_skew:
+    if max_skew is not None and timestamp > now + max_skew:
         raise VxpAuthError(AuthCode.STALE_TIMESTAMP, "Thời điểm ký yêu cầu nằm ở tương lai")
 
     _check_plain_headers(received, signed)

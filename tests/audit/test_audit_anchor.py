@@ -192,3 +192,57 @@ def test_production_refuses_to_start_without_the_key(tmp_path):
 def test_short_keys_are_refused():
     with pytest.raises(AnchorKeyError):
         AnchorKeys((b"short",))
+
+
+def test_cli_checkpoint_and_verify_against_the_published_copy(cli_env):
+    import json
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    def run(*args: str):
+        return CliRunner().invoke(app, list(args))
+
+    assert run("operators", "create", "admin", "--role", "admin").exit_code == 0
+    r = run("audit", "checkpoint")
+    assert r.exit_code == 0, r.output
+    published = json.loads(r.stdout.strip().splitlines()[-1])
+    assert published["n"] == 1 and len(published["mac"]) == 64
+    r = run("audit", "verify", "--expect", published["token"])
+    assert r.exit_code == 0, r.output
+    assert "1 signed checkpoints verified" in r.output
+    with sqlite3.connect(cli_env / "gateway.sqlite3") as conn:  # the tail cut
+        conn.execute("DELETE FROM audit_events WHERE chain_pos = ?", (published["chain_pos"],))
+    r = run("audit", "verify")
+    assert r.exit_code == 1 and "removed" in r.output
+
+
+async def test_latest_checkpoint_is_published_on_metrics_and_the_dashboard(gw):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from ops.ops_support import logged_in
+
+    await anchored(gw)
+    published = (await chain_and_verify(gw.db)).latest_checkpoint
+    assert published is not None
+    r = await gw.http.get("/metrics")
+    assert r.status_code == 200, r.text
+    samples = [
+        s
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+        if s.name.startswith("gateway_audit_checkpoint")
+    ]
+    pinned = [s for s in samples if s.name == "gateway_audit_checkpoint"]
+    assert len(pinned) == 1
+    assert pinned[0].value == published.chain_pos
+    assert pinned[0].labels == {"n": str(published.n), "hash": published.hash, "mac": published.mac}
+    assert any(s.name == "gateway_audit_checkpoint_timestamp_seconds" for s in samples)
+
+    await logged_in(gw)
+    page = await gw.http.get("/dashboard/")
+    assert page.status_code == 200, page.text
+    assert published.token in page.text and published.mac in page.text
+    assert "Điểm neo nhật ký kiểm toán" in page.text

@@ -289,6 +289,7 @@ class ServerKill(threading.Thread):
             "jobs_held_never_done": len(left),
             "restart_to_ready_s": round(ready - killed, 1),
             "recovery_s": round(done - killed, 1),
+            "ready_to_recovered_s": round(done - ready, 1),
         }
 
 
@@ -344,6 +345,7 @@ def server_kill(args: argparse.Namespace) -> None:
             and not result["deliveries_in_wrong_state"]
             and result["delivered_push_copies_not_received"] == 0
             and result["audit_verify"]["exit"] == 0
+            and killer.result.get("jobs_held_at_kill", 0) > 0  # else the kill proved nothing
             and killer.result.get("jobs_held_never_done") == 0
         )
         recovery = killer.result.get("recovery_s")

@@ -133,7 +133,7 @@ async def test_a_key_that_is_not_configured_is_reported(make_gateway, tmp_path):
 
 
 async def test_checkpoint_every_n_events(make_gateway):
-    gw = await make_gateway(audit_checkpoint_every_events=4)
+    gw = await make_gateway(audit_checkpoint_every_events=4, audit_chain_interval=3600)
     await chain_all(gw.db)
     before = await checkpoints(gw)
     for _ in range(3):
@@ -146,7 +146,8 @@ async def test_checkpoint_every_n_events(make_gateway):
 
 
 async def test_checkpoint_after_the_interval_even_with_few_events(make_gateway):
-    gw = await make_gateway(audit_checkpoint_every_events=10_000)
+    # no background chainer pass during the test: only this test's clock decides
+    gw = await make_gateway(audit_checkpoint_every_events=10_000, audit_chain_interval=3600)
     policy = Policy.from_settings(gw.db.settings)
     start = utcnow()
 
@@ -246,3 +247,22 @@ async def test_latest_checkpoint_is_published_on_metrics_and_the_dashboard(gw):
     assert page.status_code == 200, page.text
     assert published.token in page.text and published.mac in page.text
     assert "Điểm neo nhật ký kiểm toán" in page.text
+
+
+async def test_no_chainer_starts_in_production_without_the_key(tmp_path):
+    from gateway.audit.chainer import background_chainer
+    from gateway.db import Database
+
+    settings = Settings(
+        environment="production",
+        data_dir=tmp_path,
+        node_code="00.53.W00",
+        database_url="postgresql+asyncpg://gw@127.0.0.1:1/none",  # never connected to
+    )
+    db = Database(settings)
+    try:
+        with pytest.raises(AnchorKeyError):
+            async with background_chainer(db, 0.5):
+                pass
+    finally:
+        await db.dispose()

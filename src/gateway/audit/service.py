@@ -139,9 +139,12 @@ async def chain_pending(
     return chained
 
 
-async def chain_all(db: Database, *, force_checkpoint: bool = False) -> int:
-    """`chain_pending` in its own write transaction, checkpointing as the settings say."""
-    policy = Policy.from_settings(db.settings)
+async def chain_all(
+    db: Database, *, force_checkpoint: bool = False, policy: Policy | None = None
+) -> int:
+    """`chain_pending` in its own write transaction, checkpointing as `policy` (default: the
+    settings) says."""
+    policy = policy or Policy.from_settings(db.settings)
     async with db.sessionmaker() as session:
         await db.begin_write(session)
         try:

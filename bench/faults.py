@@ -276,10 +276,15 @@ class ServerKill(threading.Thread):
         wait_http(f"{self.h.config['gateway_url']}/readyz", 60, self.h.procs)
         ready = time.monotonic()
         self.note("gateway serve restarted and ready")
-        left = set(orphans)
+        left, unclaimed = set(orphans), set(orphans)
+        claimed = ready
         while left and time.monotonic() - killed < 900:
-            rows = asyncio.run(_pg(self.h, self.args, "SELECT id FROM queued_jobs"))
+            rows = asyncio.run(_pg(self.h, self.args, "SELECT id, locked_by FROM queued_jobs"))
             left &= {r["id"] for r in rows}
+            # taken again by the new server (every lease now is its own) or done
+            unclaimed &= {r["id"] for r in rows if r["locked_by"] is None}
+            if not unclaimed and claimed == ready:
+                claimed = time.monotonic()
             if left:
                 time.sleep(0.1)
         done = time.monotonic()
@@ -289,7 +294,11 @@ class ServerKill(threading.Thread):
             "jobs_held_never_done": len(left),
             "restart_to_ready_s": round(ready - killed, 1),
             "recovery_s": round(done - killed, 1),
+            "ready_to_all_reclaimed_s": round(max(claimed, ready) - ready, 1),
             "ready_to_recovered_s": round(done - ready, 1),
+            # the restarted server released them at start (else their leases had lapsed first)
+            "released_at_start": "process that is gone"
+            in (self.h.workdir / "serve.log").read_text(errors="replace"),
         }
 
 
@@ -300,11 +309,14 @@ def server_kill(args: argparse.Namespace) -> None:
     args.sustained_seconds = args.mix_packages = args.mix_seconds = args.mix_rate = 0
     args.concurrency, args.big_mb = 16, 0
     args.drain_seconds, args.phase_timeout = 600, 1800
-    args.answer_delay = 1.0  # each push waits 1 s for its answer: copies are in flight
+    args.answer_delay = 0.3  # each push waits for its answer: copies are in flight at the kill
     args.fail_503, args.dead = [], []
     args.set = [
         "GATEWAY_BROKER_URL=",  # the embedded (database) queue, relay and worker in the server
         "GATEWAY_RELAY_IN_PROCESS=true",
+        # every push agency's endpoint is the one receiver (one origin, one concurrency limit):
+        # let it take as many pushes as the worker runs, as 10 separate endpoints would
+        "GATEWAY_PUSH_ENDPOINT_CONCURRENCY=16",
         *args.set,
     ]
     h = Harness(args)

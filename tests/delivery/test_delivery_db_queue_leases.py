@@ -121,3 +121,33 @@ async def test_start_releases_jobs_held_by_a_dead_local_process(db, gateway_sett
     claimed = {p["delivery_id"] for _, p, _ in await restarted._claim(8)}
     # another host's process may be alive: its job waits for its lease to lapse
     assert claimed == {"dlv-1", "dlv-2"}
+
+
+async def test_a_starting_consumer_runs_the_dead_servers_job_at_once(db, gateway_settings):
+    """The wiring: `consume` releases the dead process's lease before its first claim, so the
+    job runs long before its lease (10 minutes here) would lapse."""
+    import asyncio
+
+    from gateway.delivery.jobs import HandlerResult
+
+    host = consumer_name().rsplit(":", 1)[0]
+    dead = DbQueue(db, gateway_settings)
+    dead.consumer = f"{host}:{dead_pid()}"
+    dead.lease = timedelta(minutes=10)
+    await publish(dead, job())
+    assert len(await dead._claim(8)) == 1
+    restarted = DbQueue(db, gateway_settings, poll_interval=0.05)
+    ran, stop = asyncio.Event(), asyncio.Event()
+
+    async def handler(j: DeliveryJob) -> HandlerResult:
+        ran.set()
+        return HandlerResult.done("ok")
+
+    consumer = asyncio.create_task(restarted.consume(handler, stop_event=stop, concurrency=2))
+    try:
+        await asyncio.wait_for(ran.wait(), timeout=60)  # a bound on a hang, not a speed check
+    finally:
+        stop.set()
+        await consumer
+    async with db.sessionmaker() as session:
+        assert (await session.scalars(select(QueuedJob))).all() == []

@@ -266,3 +266,18 @@ async def test_no_chainer_starts_in_production_without_the_key(tmp_path):
                 pass
     finally:
         await db.dispose()
+
+
+def test_cli_verify_in_production_without_the_key_says_so(cli_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+    from gateway.settings import get_settings
+
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+    monkeypatch.setenv("GATEWAY_NODE_CODE", "00.53.W00")
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", f"sqlite+aiosqlite:///{cli_env / 'gw.sqlite3'}")
+    get_settings.cache_clear()
+    r = CliRunner().invoke(app, ["audit", "verify"])
+    assert r.exit_code == 2, r.output
+    assert "GATEWAY_AUDIT_ANCHOR_KEY" in r.output

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from ..db import Database
 from ..settings import get_settings
+from .anchor import AnchorKeyError
 from .checkpoints import Published, latest
 from .service import ChainReport, chain_all, chain_and_verify
 
@@ -31,7 +32,11 @@ def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except AnchorKeyError as exc:  # production without GATEWAY_AUDIT_ANCHOR_KEY
+        Console(stderr=True).print(f"[red]{exc}[/red]: signed checkpoints cannot be checked")
+        raise typer.Exit(code=2) from exc
 
 
 @audit_app.command("verify")

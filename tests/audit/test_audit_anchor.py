@@ -23,6 +23,7 @@ from gateway.audit.service import (
     chain_and_verify,
     chain_pending,
     event_hash,
+    verify_chain,
 )
 from gateway.db import utcnow
 from gateway.settings import Settings
@@ -65,6 +66,12 @@ async def rewrite_and_rehash(gw, chain_pos: int) -> None:
         await s.commit()
 
 
+async def bare_chain_ok(gw) -> bool:
+    """The unkeyed chain check alone (all `gateway audit verify` did before checkpoints)."""
+    async with gw.db.sessionmaker() as s:
+        return (await verify_chain(s)).ok
+
+
 async def test_anchored_chain_verifies_and_names_its_latest_checkpoint(gw):
     await anchored(gw)
     report = await chain_and_verify(gw.db)
@@ -78,6 +85,7 @@ async def test_anchored_chain_verifies_and_names_its_latest_checkpoint(gw):
 async def test_rewritten_and_rehashed_history_is_tampered(gw):
     await anchored(gw)
     await rewrite_and_rehash(gw, chain_pos=3)
+    assert await bare_chain_ok(gw)  # what verify said before the anchoring
     report = await chain_and_verify(gw.db)
     assert not report.ok
     assert "rewritten" in report.reason
@@ -88,6 +96,7 @@ async def test_deleted_tail_after_a_checkpoint_is_tampered(gw):
     async with gw.db.sessionmaker() as s:
         await s.execute(delete(AuditEvent).where(AuditEvent.chain_pos >= 8))
         await s.commit()
+    assert await bare_chain_ok(gw)  # what verify said before the anchoring
     report = await chain_and_verify(gw.db)
     assert not report.ok
     assert "removed" in report.reason

@@ -13,6 +13,16 @@ one is down for good. Then it checks, and prints the counts:
 
     python bench/faults.py [--packages 2000]
 
+The mid-burst server kill (`--server-kill`) is a separate, shorter scenario on the embedded
+queue (no broker): `gateway serve` alone (relay and worker inside it) takes a burst of 200
+signed packages, the receiver holds each push for a moment so copies are in flight, and the
+harness SIGKILLs the server mid-burst and starts it again at once. It prints how long the jobs
+the dead server held took to go out (`recovery_s`, from the kill until the last of them was
+done), on top of the same checks (stored once, every copy delivered, duplicates de-duplicated,
+chain intact):
+
+    python bench/faults.py --server-kill [--packages 200]
+
 It restarts the machine's PostgreSQL and RabbitMQ, which disturbs everything else using them:
 run it when nothing else does (no pytest running), and it checks both are back at the end.
 Not part of the test suite. Exit status 1 if a check fails.
@@ -33,7 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import Harness, free_port
+from harness import Harness, free_port, wait_http
 
 
 def sh(*command: str, timeout: float = 120) -> tuple[int, str]:
@@ -216,6 +226,148 @@ def checks(h: Harness, args: argparse.Namespace, driver: dict[str, Any]) -> dict
     }
 
 
+async def _pg(h: Harness, args: argparse.Namespace, sql: str) -> list[Any]:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(args.postgres_url)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, database=h.dbname
+    )
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+class ServerKill(threading.Thread):
+    """SIGKILL `gateway serve` `kill_after` seconds into the burst, start it again at once, and
+    time how long the jobs it held (leased rows of the embedded queue) take to be done."""
+
+    def __init__(self, h: Harness, args: argparse.Namespace):
+        super().__init__(daemon=True)
+        self.h, self.args = h, args
+        self.log: list[str] = []
+        self.result: dict[str, Any] = {}
+
+    def note(self, text: str) -> None:
+        line = f"t+{time.monotonic() - self.t0:5.1f}s {text}"
+        self.log.append(line)
+        print(f"faults: {line}", flush=True)
+
+    def run(self) -> None:
+        self.t0 = time.monotonic()
+        time.sleep(self.args.kill_after)
+        leased = "SELECT count(*) AS n FROM queued_jobs WHERE locked_by IS NOT NULL"
+        while time.monotonic() - self.t0 < 60:  # kill while pushes are in flight
+            if asyncio.run(_pg(self.h, self.args, leased))[0]["n"] >= 4:
+                break
+            time.sleep(0.1)
+        pid = self.h.procs.named["serve"].pid
+        self.h.procs.stop("serve", signal.SIGKILL, wait=5)
+        killed = time.monotonic()
+        self.note(f"SIGKILL gateway serve (pid {pid}) mid-burst")
+        held = asyncio.run(
+            _pg(self.h, self.args, "SELECT id FROM queued_jobs WHERE locked_by IS NOT NULL")
+        )
+        orphans = {r["id"] for r in held}
+        self.note(f"{len(orphans)} jobs were held by the dead server")
+        self.h.restart("serve")
+        wait_http(f"{self.h.config['gateway_url']}/readyz", 60, self.h.procs)
+        ready = time.monotonic()
+        self.note("gateway serve restarted and ready")
+        left, unclaimed = set(orphans), set(orphans)
+        claimed = ready
+        while left and time.monotonic() - killed < 900:
+            rows = asyncio.run(_pg(self.h, self.args, "SELECT id, locked_by FROM queued_jobs"))
+            left &= {r["id"] for r in rows}
+            # taken again by the new server (every lease now is its own) or done
+            unclaimed &= {r["id"] for r in rows if r["locked_by"] is None}
+            if not unclaimed and claimed == ready:
+                claimed = time.monotonic()
+            if left:
+                time.sleep(0.1)
+        done = time.monotonic()
+        self.note(f"jobs held at the kill: {len(orphans) - len(left)}/{len(orphans)} done")
+        self.result = {
+            "jobs_held_at_kill": len(orphans),
+            "jobs_held_never_done": len(left),
+            "restart_to_ready_s": round(ready - killed, 1),
+            "recovery_s": round(done - killed, 1),
+            "ready_to_all_reclaimed_s": round(max(claimed, ready) - ready, 1),
+            "ready_to_recovered_s": round(done - ready, 1),
+            # the restarted server released them at start (else their leases had lapsed first)
+            "released_at_start": "process that is gone"
+            in (self.h.workdir / "serve.log").read_text(errors="replace"),
+        }
+
+
+def server_kill(args: argparse.Namespace) -> None:
+    args.serve_workers, args.workers, args.worker_concurrency = 1, 0, 16
+    args.status_fraction, args.json = 0.0, None
+    args.bound_packages = args.bound_seconds = args.sustained_packages = 0
+    args.sustained_seconds = args.mix_packages = args.mix_seconds = args.mix_rate = 0
+    args.concurrency, args.big_mb = 16, 0
+    args.drain_seconds, args.phase_timeout = 600, 1800
+    args.answer_delay = 0.3  # each push waits for its answer: copies are in flight at the kill
+    args.fail_503, args.dead = [], []
+    args.set = [
+        "GATEWAY_BROKER_URL=",  # the embedded (database) queue, relay and worker in the server
+        "GATEWAY_RELAY_IN_PROCESS=true",
+        # every push agency's endpoint is the one receiver (one origin, one concurrency limit):
+        # let it take as many pushes as the worker runs, as 10 separate endpoints would
+        "GATEWAY_PUSH_ENDPOINT_CONCURRENCY=16",
+        *args.set,
+    ]
+    h = Harness(args)
+    killer = ServerKill(h, args)
+    ok = False
+    try:
+        h.setup()
+        h.procs.start(
+            "serve",
+            h.gateway("serve", "--port", str(h.gateway_port), "--log-level", "warning"),
+            h.env(),
+            h.workdir / "serve.log",
+        )
+        wait_http(f"{h.config['gateway_url']}/readyz", 60, h.procs)
+        ready = h.workdir / "driver-ready"
+        extra = {
+            "fault_packages": args.packages,
+            "fault_rate": args.rate,
+            "driver_ready": str(ready),
+            "dead": [],
+        }
+
+        def start_killer() -> None:
+            while not ready.exists():
+                time.sleep(0.05)
+            killer.start()
+
+        threading.Thread(target=start_killer, daemon=True).start()
+        driver = h.driver("faults", "faults.json", extra, supervise=lambda: None)
+        killer.join(timeout=900)
+        h.procs.stop("receiver")
+        result = checks(h, args, driver)
+        result["server_kill"] = killer.result
+        result["faults"] = killer.log
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        ok = (
+            result["stored_once"]
+            and not result["deliveries_in_wrong_state"]
+            and result["delivered_push_copies_not_received"] == 0
+            and result["audit_verify"]["exit"] == 0
+            and killer.result.get("jobs_held_at_kill", 0) > 0  # else the kill proved nothing
+            and killer.result.get("jobs_held_never_done") == 0
+        )
+        recovery = killer.result.get("recovery_s")
+        print(f"faults: server kill: in-flight work recovered {recovery} s after the kill")
+        print(f"faults: {'ALL CHECKS PASSED' if ok else 'CHECKS FAILED'}")
+    finally:
+        h.cleanup()
+    sys.exit(0 if ok else 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -231,7 +383,19 @@ def main() -> None:
     parser.add_argument(
         "--kills-only", action="store_true", help="no service restarts (a dry run of the script)"
     )
+    parser.add_argument(
+        "--server-kill",
+        action="store_true",
+        help="the mid-burst SIGKILL of `gateway serve` on the embedded queue (see above)",
+    )
+    parser.add_argument("--kill-after", type=float, default=2.0, help="seconds into the burst")
     args = parser.parse_args()
+    if args.server_kill:
+        if args.packages == 2000:
+            args.packages = 200
+        args.set = []
+        server_kill(args)
+        return
     # what the harness needs (see bench/harness.py)
     args.serve_workers, args.workers, args.worker_concurrency = 2, 2, 16
     args.status_fraction, args.set, args.json = 0.0, [], None

@@ -243,6 +243,7 @@ class Harness:
             "agencies": {c: a for c, a in agencies.items() if a["mode"] == "push"},
             "status_fraction": self.args.status_fraction,
             "fail_503": self.args.fail_503,
+            "answer_delay": getattr(self.args, "answer_delay", 0.0),
             "out": str(self.workdir / "receiver.json"),
         }
         (self.workdir / "receiver-config.json").write_text(json.dumps(receiver))

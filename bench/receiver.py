@@ -69,6 +69,9 @@ class Receiver:
         self.config = config
         self.agencies: dict[str, dict[str, str]] = config["agencies"]
         self.fail_503 = set(config.get("fail_503", []))
+        # seconds before answering a document it has recorded (the server-kill run: keeps pushes
+        # in flight, so a kill leaves copies that arrived but were never answered)
+        self.answer_delay = float(config.get("answer_delay", 0.0))
         self.status_fraction = float(config.get("status_fraction", 0.0))
         self.arrivals: dict[str, tuple[str, float]] = {}  # delivery id → (agency, time)
         self.counts: Counter[str] = Counter()
@@ -119,6 +122,8 @@ class Receiver:
             self.counts[kind] += 1
             if kind == "document" and self.random.random() < self.status_fraction:
                 self.statuses.put_nowait((agency, body))
+        if kind == "document" and self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         await self._answer(send, 200, b"ok")
 
     async def _answer(self, send, status: int, body: bytes, ctype: str = "text/plain") -> None:  # type: ignore[no-untyped-def]

@@ -187,8 +187,24 @@ class Settings(BaseSettings):
     audit_chain_interval: float = Field(
         default=0.5, gt=0, description="seconds between the server's audit chaining passes"
     )
+    # --- audit chain anchoring (gateway.audit.anchor, gateway.audit.checkpoints) ---------
+    audit_anchor_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key(s) signing audit checkpoints, ≥ 32 characters, comma-separated, "
+        "newest first; kept outside the database. Development generates one into "
+        "<data_dir>/audit-anchor.key; production requires it.",
+    )
+    audit_checkpoint_every_events: int = Field(
+        default=1000, ge=1, description="a signed checkpoint after this many chained events"
+    )
+    audit_checkpoint_every_seconds: float = Field(
+        default=300.0, gt=0, description="…or when events were chained this long after the last"
+    )
     db_queue_lease_seconds: float = Field(
-        default=330.0, gt=0, description="embedded queue: a claimed job returns after this"
+        default=15.0,
+        gt=0,
+        description="embedded queue: a claimed job returns this long after its consumer stops "
+        "renewing the lease (a heartbeat renews it every third of it while the job runs)",
     )
     delivery_fatal_after_seconds: float = Field(
         default=120.0, gt=0, description="relay/worker exit non-zero after losing DB/broker so long"
@@ -307,6 +323,8 @@ class Settings(BaseSettings):
         problems = []
         if not self.secrets_key:
             problems.append("GATEWAY_SECRETS_KEY is not set")
+        if not self.audit_anchor_key:
+            problems.append("GATEWAY_AUDIT_ANCHOR_KEY is not set (audit checkpoints)")
         if not (self.signing_key_file and self.signing_cert_file):
             problems.append("GATEWAY_SIGNING_KEY_FILE / GATEWAY_SIGNING_CERT_FILE are not set")
         if not self.trust_bundle:

@@ -95,7 +95,9 @@ async def test_export_verify_prune(gw, tmp_path):
     # offline verification: with the bundled certificate and with the pinned one
     report = verify_bundle(bundle)
     assert report.ok, report.problems
-    assert (report.packages, report.files) == (1, 5)
+    assert (report.packages, report.files) == (1, 6)
+    checkpoint = json.loads(files["audit-checkpoint.json"])  # a signed one, kept outside
+    assert (await chain_and_verify(gw.db, expect=[checkpoint["token"]])).ok
     pinned = (settings.keys_dir / "gateway-cert.pem").read_bytes()
     assert verify_bundle(bundle, pinned).ok
 

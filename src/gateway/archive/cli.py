@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,12 +13,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..audit.checkpoints import Published
+from ..audit.checkpoints import latest as latest_checkpoint
 from ..audit.service import chain_all
 from ..db import Database, utcnow
 from ..edxml.timefmt import VIETNAM
 from ..settings import Settings, get_settings
 from .bundle import BundleWriter, VerifyReport, verify_bundle
 from .service import ArchiveError, ArchiveService, PruneReport, Selection, day_start
+
+# the latest signed audit checkpoint at export (gateway.audit.checkpoints): a copy kept outside
+# the gateway, for `gateway audit verify --expect <token>`
+AUDIT_CHECKPOINT = "audit-checkpoint.json"
 
 archive_app = typer.Typer(
     help="Hand-off to the historical archive: export signed bundles, verify them, prune.",
@@ -65,7 +72,9 @@ async def export_bundle(
     try:
         if settings.auto_migrate:
             await db.migrate()
-        await chain_all(db)  # the bundle carries the documents' audit events with their links
+        # the bundle carries the documents' audit events with their links, and a signed
+        # checkpoint of the chain that covers them (a copy of it kept outside the gateway)
+        await chain_all(db, force_checkpoint=True)
         created = utcnow()
         bundle_id = str(uuid.uuid4())
         exported: list[tuple[str, str]] = []
@@ -108,6 +117,14 @@ async def export_bundle(
                         exported.append((doc.package_id, doc.sha256))
                         session.expunge_all()  # do not hold every package's bytes
                         progress.advance(task)
+                checkpoint = await latest_checkpoint(session)
+                if checkpoint is not None:
+                    published = Published.of(checkpoint)
+                    writer.add_file(
+                        AUDIT_CHECKPOINT,
+                        json.dumps({**published.as_dict(), "token": published.token}).encode(),
+                        role="audit-checkpoint",
+                    )
                 path, sha = writer.finish(signer)
             except BaseException:
                 writer.abort()

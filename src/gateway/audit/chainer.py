@@ -10,16 +10,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from ..db import Database
+from .checkpoints import Policy
 from .service import chain_all
 
 log = logging.getLogger(__name__)
 
 
-async def _run(db: Database, interval: float) -> None:
+async def _run(db: Database, interval: float, policy: Policy) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await chain_all(db)
+            await chain_all(db, policy=policy)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database restarting, say: try again next pass
@@ -28,7 +29,9 @@ async def _run(db: Database, interval: float) -> None:
 
 @asynccontextmanager
 async def background_chainer(db: Database, interval: float) -> AsyncIterator[None]:
-    task = asyncio.create_task(_run(db, interval), name="audit-chainer")
+    # the anchor key is read once; without one in production, no process starts a chainer
+    policy = Policy.from_settings(db.settings)
+    task = asyncio.create_task(_run(db, interval, policy), name="audit-chainer")
     try:
         yield
     finally:
@@ -37,4 +40,4 @@ async def background_chainer(db: Database, interval: float) -> AsyncIterator[Non
             await task
         # leave nothing unchained behind on a clean shutdown
         with suppress(Exception):
-            await chain_all(db)
+            await chain_all(db, policy=policy)

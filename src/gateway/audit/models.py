@@ -37,3 +37,19 @@ class AuditEvent(Base):
             sqlite_where=text("chain_pos IS NULL"),
         ),
     )
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of the chain (gateway.audit.checkpoints): the chain's position and
+    hash at `at`, MACed with the anchor key that lives outside the database. Checkpoints are
+    chained too (`prev_mac`), numbered 1, 2, … without gaps."""
+
+    __tablename__ = "audit_checkpoints"
+
+    n: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    chain_pos: Mapped[int] = mapped_column(BigId, unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    key_id: Mapped[str] = mapped_column(String(16))
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))

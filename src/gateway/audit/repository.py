@@ -23,10 +23,16 @@ class AuditRepository:
         await self.session.flush()
 
     # the chainer -----------------------------------------------------------------------
-    async def try_lock_chain(self) -> bool:
+    async def try_lock_chain(self, *, wait: bool = False) -> bool:
         """PostgreSQL: the chainer's lock until the end of the transaction, or False if another
-        chainer holds it. SQLite: the caller's write transaction already excludes others."""
+        chainer holds it (`wait`: wait for it instead). SQLite: the caller's write transaction
+        already excludes others."""
         if self.session.bind is None or self.session.bind.dialect.name != "postgresql":
+            return True
+        if wait:
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY}
+            )
             return True
         return bool(
             await self.session.scalar(

@@ -12,10 +12,12 @@ class DeliveryQueue(Protocol):
   dead-letter queue, graceful stop).
 - `DbQueue` (embedded default, no broker configured): the `queued_jobs` table. `publish` inserts
   rows in the relay's own transaction (so marking the outbox row published and queueing the job
-  are one atomic step); consumers claim rows (urgent first, then oldest) under a lease, with
-  `FOR UPDATE SKIP LOCKED` on PostgreSQL. SQLite has no such clause: run a single consumer there
-  (the one inside `gateway serve`). Retries set `available_at` in the future; dead jobs stay in
-  the table with `state='dead'`.
+  are one atomic step); consumers claim rows (urgent first, then oldest) under a short lease
+  (`db_queue_lease_seconds`) that a heartbeat renews while the handler runs, with
+  `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite has no such clause: run a single consumer
+  there, the one inside `gateway serve`). A crashed consumer's jobs come back when its lease
+  lapses, or at once when a consumer starts on the same host (gateway.delivery.leases).
+  Retries set `available_at` in the future; dead jobs stay in the table with `state='dead'`.
 
 The same job handler (gateway.delivery.service.DeliveryHandler) runs on both.
 """
@@ -30,7 +32,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +42,7 @@ from ..settings import Settings
 from . import config
 from .broker import Broker, BrokerUnavailable
 from .jobs import DeliveryJob, HandlerResult, MalformedJob
+from .leases import held_by_a_dead_local_process
 from .models import QueuedJob
 from .repository import DeliveryRepository
 from .uow import write_session
@@ -158,11 +161,15 @@ class DbQueue:
         error_delay: timedelta = timedelta(seconds=30),
         max_handler_errors: int = 10,
         handler_timeout: float | None = 300.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.settings = settings
         self.poll_interval = poll_interval or settings.relay_poll_interval
         self.lease = timedelta(seconds=settings.db_queue_lease_seconds)
+        # a running job's lease is renewed three times per lease: one missed beat is harmless
+        self.heartbeat_interval = settings.db_queue_lease_seconds / 3
         self.error_delay = error_delay
         self.max_handler_errors = max_handler_errors
         self.handler_timeout = handler_timeout
@@ -184,7 +191,7 @@ class DbQueue:
         self._wake.set()
 
     async def publish(self, session: AsyncSession, jobs: Sequence[DeliveryJob]) -> None:
-        now = utcnow()
+        now = self.clock()
         DeliveryRepository(session).add_jobs(
             [
                 QueuedJob(
@@ -202,11 +209,40 @@ class DbQueue:
             ]
         )
 
+    # leases ----------------------------------------------------------------------------
+    async def renew_leases(self, row_ids: Sequence[int]) -> None:
+        """The heartbeat: keep the jobs this consumer is still handling leased."""
+        if row_ids:
+            async with write_session(self.db) as session:
+                await DeliveryRepository(session).renew_jobs(
+                    row_ids, self.consumer, self.clock() + self.lease
+                )
+
+    async def release_orphaned_leases(self) -> int:
+        """On start: release the jobs leased by dead processes of this host (see
+        gateway.delivery.leases), so a crash costs seconds, not a lease."""
+        async with write_session(self.db) as session:
+            repo = DeliveryRepository(session)
+            owners = await repo.lease_holders(self.clock())
+            dead = [o for o in owners if held_by_a_dead_local_process(o, self.consumer)]
+            released = await repo.release_jobs_of(dead)
+        if released:
+            log.warning("released %d jobs held by a process that is gone: %s", released, dead)
+        return released
+
+    async def _heartbeat(self, inflight: dict[int, asyncio.Task[None]]) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                await self.renew_leases(list(inflight))
+            except Exception as exc:  # database trouble: the next beat tries again
+                log.warning("cannot renew job leases: %s", exc)
+
     # consuming -----------------------------------------------------------------------
     async def _claimable(self) -> bool:
         """A cheap read first, so an idle consumer never takes SQLite's write lock."""
         async with self.db.read_session() as session:
-            now = utcnow()
+            now = self.clock()
             first = await DeliveryRepository(session).next_available_at(now)
         return first is not None and first <= now
 
@@ -214,7 +250,7 @@ class DbQueue:
         if not await self._claimable():
             return []
         async with write_session(self.db) as session:
-            now = utcnow()
+            now = self.clock()
             rows = await DeliveryRepository(session).claim_jobs(now, limit)
             for row in rows:
                 row.locked_until = now + self.lease
@@ -230,6 +266,11 @@ class DbQueue:
         started: asyncio.Event | None = None,
     ) -> None:
         inflight: dict[int, asyncio.Task[None]] = {}
+        try:
+            await self.release_orphaned_leases()
+        except Exception as exc:  # database trouble: those leases lapse on their own
+            log.warning("cannot release orphaned job leases: %s", exc)
+        heartbeat = asyncio.create_task(self._heartbeat(inflight), name="db-queue-heartbeat")
         if started is not None:
             started.set()
         log.info("consuming the database queue (%d at a time)", concurrency)
@@ -259,7 +300,12 @@ class DbQueue:
                     for w in waiters:
                         w.cancel()
         finally:
-            await self._stop(inflight)
+            try:
+                await self._stop(inflight)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
 
     def _finished(self, inflight: dict[int, asyncio.Task[None]], row_id: int) -> None:
         inflight.pop(row_id, None)
@@ -328,7 +374,7 @@ class DbQueue:
                 again = job.next_attempt() if result.count_attempt else job
                 row.payload = json.loads(again.to_bytes())
                 row.attempt = again.attempt
-                row.available_at = utcnow() + result.delay
+                row.available_at = self.clock() + result.delay
                 self.stats["retried"] += 1
             else:
                 row.state = "dead"

@@ -95,6 +95,33 @@ class DeliveryRepository:
                 .values(locked_until=None, locked_by=None)
             )
 
+    async def renew_jobs(self, ids: Sequence[int], owner: str, until: datetime) -> None:
+        """Extend the owner's leases (never one another consumer has taken over since)."""
+        if ids:
+            await self.session.execute(
+                update(QueuedJob)
+                .where(QueuedJob.id.in_(list(ids)), QueuedJob.locked_by == owner)
+                .values(locked_until=until)
+            )
+
+    async def lease_holders(self, now: datetime) -> list[str]:
+        rows = await self.session.scalars(
+            select(QueuedJob.locked_by)
+            .where(QueuedJob.locked_by.is_not(None), QueuedJob.locked_until >= now)
+            .distinct()
+        )
+        return [r for r in rows.all() if r]
+
+    async def release_jobs_of(self, owners: Sequence[str]) -> int:
+        if not owners:
+            return 0
+        result = await self.session.execute(
+            update(QueuedJob)
+            .where(QueuedJob.locked_by.in_(list(owners)))
+            .values(locked_until=None, locked_by=None)
+        )
+        return int(result.rowcount or 0)
+
     async def dead_jobs(self, limit: int = 100) -> list[QueuedJob]:
         rows = await self.session.scalars(
             select(QueuedJob).where(QueuedJob.state == "dead").order_by(QueuedJob.id).limit(limit)

@@ -174,6 +174,18 @@ class GatewayMetrics:
             ["endpoint"],
             registry=r,
         )
+        self.audit_checkpoint = Gauge(
+            "gateway_audit_checkpoint",
+            "The latest signed audit checkpoint: the chain position it pins (labels: its number, "
+            "hash and MAC, to keep outside the gateway for `gateway audit verify --expect`)",
+            ["n", "hash", "mac"],
+            registry=r,
+        )
+        self.audit_checkpoint_time = Gauge(
+            "gateway_audit_checkpoint_timestamp_seconds",
+            "When the latest signed audit checkpoint was made (Unix time)",
+            registry=r,
+        )
         self.outages = OutageCollector()
         r.register(self.outages)
         self.build = Gauge("gateway_build_info", "Version", ["version"], registry=r)
@@ -224,6 +236,7 @@ class GatewayMetrics:
 
     # --- scrape time ----------------------------------------------------------------------
     async def refresh(self, app: Any) -> None:
+        from ..audit.checkpoints import latest as latest_checkpoint
         from ..db import utcnow
         from ..outages.repository import OutageRepository
         from .dashboard.repository import OpsRepository
@@ -237,6 +250,7 @@ class GatewayMetrics:
                 unpublished, oldest = await repo.outbox_state()
                 jobs = await repo.job_states()
                 self.outages.figures = await OutageRepository(session).figures()
+                checkpoint = await latest_checkpoint(session)
         except Exception as exc:  # the probe (/readyz) reports the database; keep serving
             log.warning("metrics: cannot read the database: %s", exc)
             self.scrape_errors.inc()
@@ -257,6 +271,12 @@ class GatewayMetrics:
             self.queue_jobs.clear()
             for st in ("queued", "dead"):
                 self.queue_jobs.labels(st).set(jobs.get(st, 0))
+            self.audit_checkpoint.clear()
+            if checkpoint is not None:
+                self.audit_checkpoint.labels(
+                    str(checkpoint.n), checkpoint.hash, checkpoint.mac
+                ).set(checkpoint.chain_pos)
+                self.audit_checkpoint_time.set(checkpoint.at.timestamp())
         self.cert_days.clear()
         try:
             health = state.trust.health(now)

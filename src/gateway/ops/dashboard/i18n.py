@@ -57,6 +57,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "ov.backlog_priority": ("Tồn đọng theo độ khẩn", "Backlog by priority"),
     "ov.volume_14": ("Số gói tin 14 ngày qua", "Packages, last 14 days"),
     "ov.none": ("không có", "none"),
+    "ov.audit_checkpoint": ("Điểm neo nhật ký kiểm toán", "Audit checkpoint"),
+    "ov.audit_checkpoint_help": (
+        "Lưu bản sao ở ngoài cổng; kiểm tra bằng gateway audit verify --expect",
+        "Keep a copy outside the gateway; check with gateway audit verify --expect",
+    ),
     "prio.0": ("Thường", "Ordinary"),
     "prio.1": ("Khẩn", "Urgent"),
     "prio.2": ("Thượng khẩn", "Very urgent"),

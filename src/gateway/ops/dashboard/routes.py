@@ -36,6 +36,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ... import __version__
+from ...audit.checkpoints import Published
+from ...audit.checkpoints import latest as latest_checkpoint
 from ...db import SessionDep, begin_write
 from ...delivery.push import endpoint_origin
 from ...delivery.service import DeliveryAdmin
@@ -365,6 +367,7 @@ async def overview(request: Request, op: Op):
         ov = await repo.overview(now, zone)
         days = await repo.days(today - timedelta(days=13), today, zone)
         open_outages = len(await OutageRepository(session).open_incidents())
+        checkpoint = await latest_checkpoint(session)
     t = i18n.translator(_lang(request))
     labels = [f"{d.day:%d/%m}" for d in days]
     volume = charts.bars(
@@ -387,6 +390,7 @@ async def overview(request: Request, op: Op):
         outbox_lag=outbox_lag,
         volume=volume,
         open_outages=open_outages,
+        checkpoint=Published.of(checkpoint) if checkpoint else None,
     )
 
 

@@ -104,6 +104,8 @@ class FindingCode(StrEnum):
     SCHEMA_INVALID = "SCHEMA_INVALID"
     ELEMENT_MISSING = "ELEMENT_MISSING"
     ELEMENT_REPEATED = "ELEMENT_REPEATED"
+    # a structural element (MessageHeader, Attachment, ...) outside its one place
+    ELEMENT_MISPLACED = "ELEMENT_MISPLACED"
     # business rules
     ORGAN_ID_INVALID = "ORGAN_ID_INVALID"
     ORGAN_ID_NONSTANDARD = "ORGAN_ID_NONSTANDARD"

@@ -144,7 +144,8 @@ class TraceHeaderList(_Model):
 
 
 class SignatureBlock(_Model):
-    """The Signature element exactly as received (bytes), plus the namespace it is in."""
+    """The Signature element as the parser read it, in the SDK's layout (bytes; the SDK's own
+    block comes out byte for byte), plus the namespace it is in."""
 
     xml: bytes = Field(repr=False)
     namespace: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from .codes import FindingCode as C
@@ -14,6 +15,36 @@ from .models import Attachment
 
 ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1024 * 1024
+
+
+@dataclass
+class ExpansionBudget:
+    """Bytes that may still be decompressed while inspecting one package (all attachments
+    together, every pass counted): bounds the CPU one request can cost."""
+
+    limit: int
+    spent: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.spent, 0)
+
+    def spend(self, size: int) -> bool:
+        """Count `size` bytes; False once the package is over its budget."""
+        self.spent += size
+        return self.spent <= self.limit
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent > self.limit
+
+    def finding(self, path: str) -> Finding:
+        return error(
+            C.ZIP_BOMB,
+            f"Tổng dung lượng giải nén khi kiểm tra các tệp đính kèm của gói tin vượt giới hạn "
+            f"{self.limit} byte.",
+            path,
+        )
 
 
 def is_zip(data: bytes) -> bool:
@@ -26,12 +57,18 @@ def is_sdk_wrapped(attachment: Attachment) -> bool:
     return is_zip(attachment.data) and not name.endswith(".zip")
 
 
-def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+def inspect_zip(
+    data: bytes,
+    path: str,
+    limits: Limits = DEFAULT_LIMITS,
+    budget: ExpansionBudget | None = None,
+) -> list[Finding]:
     """Check a zipped payload without extracting it: entry count, declared and real sizes, CRC.
 
     Declared sizes can lie, so every entry is also decompressed as a stream and counted; the
-    read stops as soon as the running total passes the cap.
+    read stops as soon as the running total passes the cap, or the package's `budget` is spent.
     """
+    budget = budget if budget is not None else ExpansionBudget(limits.max_package_expanded_bytes)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
@@ -46,8 +83,12 @@ def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list
                 path,
             )
         ]
-    if sum(e.file_size for e in entries) > limits.max_zip_expanded_bytes:
+    declared = sum(e.file_size for e in entries)
+    if declared > limits.max_zip_expanded_bytes:
         return [_bomb(path, limits)]
+    if declared > budget.remaining:
+        budget.spend(declared)
+        return [budget.finding(path)]
     total = 0
     for entry in entries:
         if _unsafe_name(entry.filename):
@@ -64,6 +105,8 @@ def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list
                     total += len(chunk)
                     if total > limits.max_zip_expanded_bytes:
                         return [_bomb(path, limits)]
+                    if not budget.spend(len(chunk)):
+                        return [budget.finding(path)]
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
             return [error(C.ZIP_INVALID, f"Tệp nén đính kèm bị hỏng: {exc}.", path)]
         except RuntimeError as exc:  # encrypted entries

@@ -79,6 +79,7 @@ def parse_with_findings(
     data: bytes, limits: Limits
 ) -> tuple[Package, list[Finding], etree._Element]:
     read = read_xml(data, limits)
+    _refuse_too_many_recipients(read.root, limits)
     kind = package_kind(read.root)
     # no region is opaque: structural elements are only read where the format puts them
     findings = read.findings + misplaced(read.root) + schema.validate(read.root, kind)
@@ -89,6 +90,25 @@ def parse_with_findings(
     if any(f.is_error for f in findings):
         raise EdxmlError(findings)
     return package, findings, read.root
+
+
+def _refuse_too_many_recipients(root: etree._Element, limits: Limits) -> None:
+    """Before any other work (XSD, models, rules): every To costs work downstream."""
+    header = _path(root, "edXMLEnvelope", "edXMLHeader", "MessageHeader")
+    if header is None:
+        return
+    count = sum(1 for _ in header.iterchildren(_q("To")))
+    if count > limits.max_recipients:
+        raise EdxmlError(
+            [
+                error(
+                    C.RECIPIENTS_TOO_MANY,
+                    f"Gói tin có {count} nơi nhận (To), vượt giới hạn {limits.max_recipients}.",
+                    "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To",
+                    header.sourceline,
+                )
+            ]
+        )
 
 
 def package_kind(root: etree._Element) -> str:

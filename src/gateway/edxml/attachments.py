@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -125,6 +126,23 @@ def _bomb(path: str, limits: Limits) -> Finding:
 def _unsafe_name(name: str) -> bool:
     normalised = posixpath.normpath(name.replace("\\", "/"))
     return normalised.startswith(("/", "../")) or normalised == ".." or ":" in name
+
+
+# bidirectional overrides and isolates: "hoadon\u202Ecod.exe" shows as "hoadonexe.doc"
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    """Why an AttachmentName cannot be a file name, or None when it can. Names are refused,
+    not normalised: a name is what the recipient saves the file as, and a sender whose name
+    carries a path or control characters should hear about it rather than see it changed."""
+    if "/" in name or "\\" in name:
+        return "có dấu phân cách thư mục (/ hoặc \\)"
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+        return "có ký tự điều khiển"
+    if name.strip() in (".", ".."):
+        return "không phải tên tệp"
+    return None
 
 
 def open_attachment(attachment: Attachment) -> BinaryIO:

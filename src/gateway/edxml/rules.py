@@ -17,6 +17,7 @@ from .attachments import (
     is_zip,
     open_attachment,
     real_file_name,
+    unsafe_name_reason,
 )
 from .codes import BusinessDocType, StatusCode
 from .codes import FindingCode as C
@@ -183,8 +184,10 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
     by_key = Counter(content_key(a.content_id) for a in attachments)
     ref_keys = Counter(content_key(r.content_id) for r in references)
     for i, reference in enumerate(references):
+        base = _indexed(MANIFEST, "Reference", i, len(references))
+        yield from _attachment_name(reference.attachment_name, f"{base}/AttachmentName")
         key = content_key(reference.content_id)
-        path = _indexed(MANIFEST, "Reference", i, len(references)) + "/ContentId"
+        path = f"{base}/ContentId"
         if ref_keys[key] > 1:
             yield error(
                 C.CONTENT_ID_DUPLICATE, f"ContentId {reference.content_id!r} lặp lại.", path
@@ -204,6 +207,12 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
     budget = ExpansionBudget(limits.max_package_expanded_bytes)
     for i, attachment in enumerate(attachments):
         path = _indexed(ATTACHMENTS, "Attachment", i, len(attachments))
+        name_findings = list(
+            _attachment_name(attachment.attachment_name, f"{path}/AttachmentName")
+        )
+        yield from name_findings
+        if name_findings:
+            continue  # refused by its name: its content is not opened
         if ref_keys[content_key(attachment.content_id)] == 0:
             yield warning(
                 C.ATTACHMENT_UNREFERENCED,
@@ -220,6 +229,14 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
             yield from _format_rules(attachment, path, limits, budget)
         if budget.exhausted:  # refused already: inflate nothing more for this package
             return
+
+
+def _attachment_name(name: str | None, path: str) -> Iterator[Finding]:
+    reason = unsafe_name_reason(name) if name else None
+    if reason:
+        yield error(
+            C.ATTACHMENT_NAME_UNSAFE, f"Tên tệp đính kèm {name!r} không hợp lệ: {reason}.", path
+        )
 
 
 # ---- attachment formats (gateway.edxml.filetypes) ---------------------------------------------

@@ -48,7 +48,7 @@ from .models import (
 from .placement import misplaced
 from .reader import ElementPaths, ReadXml, read_xml
 
-_BASE64_WHITESPACE = b" \t\r\n"
+_BASE64_WHITESPACE = dict.fromkeys(map(ord, " \t\r\n"))
 
 # How many times a MessageHeader child may occur: (min, max); max None = unbounded.
 _DOCUMENT_HEADER_CARDINALITY: dict[str, tuple[int, int | None]] = {
@@ -489,8 +489,8 @@ class _Parser:
         )
 
     def decode(self, element: etree._Element) -> bytes:
-        """Decode one base64 payload straight from the original bytes; check size first."""
-        raw = self.read.payload_of(element)
+        """Decode one base64 payload (the text the parser read); check size first."""
+        raw = self.read.take_payload(element)
         path = self.path(element)
         # decoded size is at most 3/4 of the encoded length; refuse before decoding
         if len(raw) * 3 // 4 > self.limits.max_attachment_bytes + 3:
@@ -505,7 +505,7 @@ class _Parser:
             return b""
         try:
             data = _decode_base64(raw)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a character outside ASCII
             self.findings.append(
                 error(
                     C.BASE64_INVALID,
@@ -529,11 +529,10 @@ class _Parser:
         return data
 
 
-def _decode_base64(raw: bytes) -> bytes:
+def _decode_base64(raw: str) -> bytes:
     """Strict base64 (alphabet, padding, nothing after it). Line-wrapped payloads are allowed:
     whitespace is removed on a second pass, which costs a copy only when it is needed."""
     try:
         return binascii.a2b_base64(raw, strict_mode=True)
     except binascii.Error:
-        cleaned = bytes(raw).translate(None, _BASE64_WHITESPACE)
-        return binascii.a2b_base64(cleaned, strict_mode=True)
+        return binascii.a2b_base64(raw.translate(_BASE64_WHITESPACE), strict_mode=True)

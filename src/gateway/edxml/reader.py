@@ -9,8 +9,9 @@
   every recipient another). The bytes are parsed exactly as a recipient will parse them.
 * Memory. Attachments arrive as base64 text that can be 33 MB for a 25 MB file. lxml's own
   streaming (`iterparse`, `huge_tree`) reads the document; as each ContentTransferEncoded
-  element ends, its text is moved out of the tree into `payloads` (ASCII bytes), so the tree
-  never holds every payload at once and later steps (XSD, paths) walk a small tree.
+  element ends, its text is moved out of the tree into `payloads` (libxml2's copy is freed at
+  once), so the tree stays small for the later steps (XSD, paths), and each payload is decoded
+  from that one string and then let go.
 """
 
 from __future__ import annotations
@@ -54,14 +55,14 @@ class ReadXml:
     stable); a payload is only ever reached through the element the parser found it in."""
 
     root: etree._Element
-    payloads: dict[etree._Element, bytes]
+    payloads: dict[etree._Element, str]
     findings: list[Finding] = field(default_factory=list)
 
-    def payload_of(self, element: etree._Element) -> bytes:
-        """The base64 text of a ContentTransferEncoded element, as ASCII bytes."""
-        if element in self.payloads:
-            return self.payloads[element]
-        return _ascii(element.text or "")
+    def take_payload(self, element: etree._Element) -> str:
+        """The base64 text of a ContentTransferEncoded element, handed over once (the reader
+        lets go of it, so a decoded attachment and its text are not both held for long)."""
+        payload = self.payloads.pop(element, None)
+        return payload if payload is not None else element.text or ""
 
 
 def read_xml(data: bytes, limits: Limits) -> ReadXml:
@@ -171,9 +172,9 @@ def _doctype_finding() -> Finding:
     )
 
 
-def _parse(data: bytes, max_depth: int) -> tuple[etree._Element, dict[etree._Element, bytes]]:
+def _parse(data: bytes, max_depth: int) -> tuple[etree._Element, dict[etree._Element, str]]:
     """Stream the bytes through lxml: cap depth as elements open, take payloads as they end."""
-    payloads: dict[etree._Element, bytes] = {}
+    payloads: dict[etree._Element, str] = {}
     depth = 0
     events = etree.iterparse(io.BytesIO(data), events=("start", "end"), **_PARSER_OPTIONS)
     try:
@@ -186,16 +187,11 @@ def _parse(data: bytes, max_depth: int) -> tuple[etree._Element, dict[etree._Ele
             depth -= 1
             # an undeclared prefix leaves "p:name" as the tag (the error comes at the end)
             if isinstance(element.tag, str) and element.tag.rsplit("}", 1)[-1] == _PAYLOAD_NAME:
-                payloads[element] = _ascii(element.text or "")
-                element.text = None  # the tree stays small; the payload lives in `payloads`
+                payloads[element] = element.text or ""
+                element.text = None  # frees libxml2's copy: the tree stays small
     except etree.XMLSyntaxError as exc:
         raise EdxmlError([_syntax_finding(exc)]) from None
     return events.root, payloads
-
-
-def _ascii(text: str) -> bytes:
-    # base64 is ASCII; anything else becomes "?" and fails strict decoding with a finding
-    return text.encode("ascii", "replace")
 
 
 def _syntax_finding(exc: etree.XMLSyntaxError) -> Finding:

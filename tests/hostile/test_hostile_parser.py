@@ -200,3 +200,24 @@ async def test_unsigned_object_after_signing_is_refused(gateway, pki: Pki) -> No
     r = await gw.post_package(forged_object(signed), keys[A80])
     assert 400 <= r.status_code < 500, r.text
     assert await counts(gw) == before
+
+
+async def test_relayed_trace_header_goes_where_a_standard_parser_sees_it(gateway) -> None:
+    """The TraceHeader appended as the bytes leave must not land inside a CDATA section that
+    holds tag-like text (the recipient would see its Subject changed and no gateway hop)."""
+    gw, keys = gateway
+    hiding = b"<![CDATA[</edXML:TraceHeader></edXML:TraceHeaderList>]]>"
+    data = EDOC.replace(b"<edXML:Subject>V/v", b"<edXML:Subject>" + hiding + b"V/v", 1)
+    r = await gw.post_package(data, keys[A80])
+    assert r.status_code == 202, r.text
+    package_id = r.json()["package_id"]
+    r = await gw.http.get(
+        f"/api/v1/packages/{package_id}", headers={"Authorization": f"Bearer {keys[H17]}"}
+    )
+    assert r.status_code == 200, r.text
+    ns = "{http://www.mic.gov.vn/TBT/QCVN_102_2016}"
+    sent, received = standard_view(data), standard_view(r.content)
+    assert received.findtext(f".//{ns}Subject") == sent.findtext(f".//{ns}Subject")
+    traces = received.findall(f".//{ns}TraceHeaderList/{ns}TraceHeader")
+    assert len(traces) == len(sent.findall(f".//{ns}TraceHeaderList/{ns}TraceHeader")) + 1
+    assert traces[-1].findtext(f"{ns}OrganId") == gw.app.state.settings.node_code

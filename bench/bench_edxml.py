@@ -42,7 +42,8 @@ def large_package(megabytes: int) -> bytes:
     package = parse_package(SAMPLE.read_bytes())
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("5c7082fe-0000-4000-8000-000000000000.pdf", os.urandom(megabytes << 20))
+        content = b"%PDF-1.7\n" + os.urandom(megabytes << 20)  # a PDF by its content
+        archive.writestr("5c7082fe-0000-4000-8000-000000000000.pdf", content)
     package.attachments[0].data = buffer.getvalue()
     package.attachments[0].attachment_name = "big.pdf"
     return build_package(package)

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     edxml_max_depth: int = 64
     edxml_max_zip_entries: int = 100
     edxml_max_zip_expanded_bytes: int = 100 * MIB
+    edxml_max_package_expanded_bytes: int = 256 * MIB
+    edxml_max_recipients: int = 5000
+    # packages above this size (or of unknown size) take one of a few large-intake slots
+    # (gateway.intake_gate): eight 58 MiB packages at once must not add a GB of memory
+    large_intake_bytes: int = Field(default=8 * MIB, gt=0)
+    large_intake_slots: int = Field(default=2, gt=0)
+    large_intake_wait_seconds: float = Field(default=30.0, ge=0)
     # attachment formats accepted, comma-separated ("*": any format that is not dangerous;
     # executables and scripts are always refused), see gateway.edxml.filetypes
     allowed_attachment_formats: str = "txt,odt,rtf,doc,docx,xls,xlsx,ppt,pptx,pdf,zip"
@@ -350,6 +357,8 @@ class Settings(BaseSettings):
             max_depth=self.edxml_max_depth,
             max_zip_entries=self.edxml_max_zip_entries,
             max_zip_expanded_bytes=self.edxml_max_zip_expanded_bytes,
+            max_package_expanded_bytes=self.edxml_max_package_expanded_bytes,
+            max_recipients=self.edxml_max_recipients,
             allowed_formats=parse_formats(self.allowed_attachment_formats),
         )
 

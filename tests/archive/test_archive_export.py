@@ -227,3 +227,61 @@ async def test_tampering_is_caught(bundle, tmp_path):
     broken.write_bytes(bundle.read_bytes()[:-100])
     assert not verify_bundle(broken).ok
     assert not verify_bundle(tmp_path / "nothing.zip").ok
+
+
+def test_bundle_members_are_plain_names_whatever_the_name_says(tmp_path):
+    """Safe join: a name from the database can never put a member outside its folder."""
+    from datetime import UTC, datetime
+
+    from gateway.archive.bundle import BundleWriter, safe_join
+
+    assert safe_join("packages/p1", "attachments", "Quyết định.doc") == (
+        "packages/p1/attachments/Quyết định.doc"
+    )
+    writer = BundleWriter(
+        tmp_path / "b.zip",
+        bundle_id="b1",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        node_code="00.99.W00",
+        selection={},
+    )
+    raw = b"<edXML/>"
+    sha = hashlib.sha256(raw).hexdigest()
+    for name in ("../../../../tmp/x.doc", "..", "a\\..\\..\\x.doc", "C:x.doc", "x\x01.doc"):
+        with pytest.raises(ValueError, match="unsafe path"):
+            writer.add_package(
+                package_id="p1",
+                raw=raw,
+                sha256=sha,
+                document_id=None,
+                code=None,
+                attachments=[(name, b"data")],
+                metadata={},
+            )
+    writer.abort()
+    assert not (tmp_path / "b.zip").exists()
+
+
+async def test_export_of_a_stored_traversal_name_stays_inside_the_bundle(gw, tmp_path):
+    """A package stored before names were checked: its attachment lands under attachments/."""
+    from sqlalchemy.orm import undefer
+
+    from gateway.packages.models import Package
+
+    history = await seed(gw)
+    original_id = history["original"]["package_id"]
+    async with gw.db.sessionmaker() as s:
+        row = await s.get(Package, original_id, options=[undefer(Package.raw)])
+        raw = row.raw.replace(b"1896_QD-TTg_m_294779.doc", b"../../../../tmp/x.doc")
+        row.raw, row.sha256 = raw, hashlib.sha256(raw).hexdigest()
+        await s.commit()
+    bundle = tmp_path / "out" / "g22.zip"
+    await export_bundle(gw.app.state.settings, g22_selection(), bundle, actor="test")
+    names = list(members(bundle))
+    assert f"packages/{original_id}/attachments/x.doc" in names
+    assert not [n for n in names if ".." in n or n.startswith("/")]
+    target = tmp_path / "unpacked"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(target)
+    assert not (tmp_path / "tmp").exists()
+    assert verify_bundle(bundle).ok

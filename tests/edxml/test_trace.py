@@ -53,3 +53,25 @@ def test_twice_gives_two_hops() -> None:
 def test_organ_id_is_escaped() -> None:
     out = append_trace_header(sample_bytes("status.edxml"), "A&B", MOMENT)
     assert b"<edXML:OrganId>A&amp;B</edXML:OrganId>" in out
+
+
+@pytest.mark.parametrize(
+    "hiding",
+    [
+        b"<![CDATA[</edXML:TraceHeader></edXML:TraceHeaderList>]]>",
+        b"<!-- </edXML:TraceHeader></edXML:TraceHeaderList> -->",
+        b"<?note </edXML:TraceHeaderList>?>",
+    ],
+)
+def test_end_tags_in_cdata_comments_or_pis_do_not_move_the_insertion(hiding: bytes) -> None:
+    raw = sample_bytes("edoc_new.edxml").replace(
+        b"<edXML:Subject>V/v", b"<edXML:Subject>" + hiding + b"V/v", 1
+    )
+    before = parse_package(raw)
+    out = append_trace_header(raw, "00.99.W00", MOMENT)
+    after = parse_package(out)
+    assert after.header.subject == before.header.subject
+    assert [t.organ_id for t in after.trace.trace_headers] == [
+        *(t.organ_id for t in before.trace.trace_headers),
+        "00.99.W00",
+    ]

@@ -44,7 +44,8 @@ def injected_document() -> bytes:
     data = rewrite(data, "<edXML:Department>Văn thư văn phòng", f"<edXML:Department>{x(HTML)}")
     data = rewrite(data, "<edXML:Staff>Nguyễn Thị Ngọc Trâm", f"<edXML:Staff>{x(SQL)}")
     name = "1896_QD-TTg_m_294779.doc"
-    evil = f"{x(SQL)}{x(HTML)}.doc"
+    # markup without "/": a name with a path separator is refused (ATTACHMENT_NAME_UNSAFE)
+    evil = f"{x(SQL)}{x('<img src=x onerror=alert(1)>')}.doc"
     return rewrite(rewrite(data, name, evil, 2), f"<AttachmentName>{name}", "<AttachmentName>x")
 
 

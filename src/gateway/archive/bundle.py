@@ -46,6 +46,7 @@ _E = f"{{{NS}}}"
 _CHUNK = 1024 * 1024
 _MAX_MANIFEST = 256 * 1024 * 1024
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def safe_file_name(name: str, taken: set[str]) -> str:
@@ -63,6 +64,21 @@ def safe_file_name(name: str, taken: set[str]) -> str:
         candidate = f"{stem}-{n}.{ext}" if dot and stem else f"{base}-{n}"
     taken.add(candidate.lower())
     return candidate
+
+
+def safe_join(*parts: str) -> str:
+    """A member path made of plain names only: whoever unpacks the bundle writes inside its
+    own folder, whatever a name in the database says (`..`, `/`, `\\`, a drive, controls)."""
+    for part in parts:
+        for segment in part.split("/"):
+            if (
+                segment in ("", ".", "..")
+                or "\\" in segment
+                or ":" in segment
+                or _CONTROL.search(segment)
+            ):
+                raise ValueError(f"unsafe path in the bundle: {'/'.join(parts)!r}")
+    return "/".join(parts)
 
 
 @dataclass(frozen=True)
@@ -110,7 +126,7 @@ class BundleWriter:
         self._stamp = self.created_at.timetuple()[:6]
 
     def _write(self, path: str, data: bytes) -> None:
-        info = zipfile.ZipInfo(path, date_time=self._stamp)  # type: ignore[arg-type]
+        info = zipfile.ZipInfo(safe_join(path), date_time=self._stamp)  # type: ignore[arg-type]
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
         self._zip.writestr(info, data)
@@ -141,7 +157,8 @@ class BundleWriter:
         files["package"] = {"path": "package.edxml", "sha256": sha256, "size": len(raw)}
         by_name = {a.get("file"): a for a in metadata.get("attachments", [])}
         for name, data in attachments:
-            sha = self.add_file(f"{base}/attachments/{name}", data, "attachment", package_id)
+            member = safe_join(base, "attachments", name)
+            sha = self.add_file(member, data, "attachment", package_id)
             entry = by_name.get(f"attachments/{name}")
             if entry is not None:
                 entry.update(sha256=sha, size=len(data))

@@ -35,6 +35,7 @@ from ..errors import (
     is_unavailable,
     responses,
 )
+from ..intake_gate import large_intake
 from ..packages.routes import get_service as get_package_service
 from ..packages.service import PackageService
 from ..secretbox import SecretBox
@@ -224,8 +225,9 @@ def vxp_router(prefix: str) -> APIRouter:
     @operation("sendEdoc")
     async def send_edoc(request: Request, caller: Caller, service: Service) -> Response:
         """Send a package (body: the .edxml + CRLF). Answers `DocId` (the package id)."""
-        body = await read_body_limited(request, request.app.state.settings.max_body_bytes)
-        result = await service.send_edoc(caller, body)
+        async with large_intake(request).admit(request):  # before the body is read
+            body = await read_body_limited(request, request.app.state.settings.max_body_bytes)
+            result = await service.send_edoc(caller, body)
         return ok(result.pop("ErrorDesc"), **result)
 
     @operation("getReceivedEdocList")

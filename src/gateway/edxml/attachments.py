@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import posixpath
+import unicodedata
 import zipfile
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from .codes import FindingCode as C
@@ -14,6 +16,36 @@ from .models import Attachment
 
 ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1024 * 1024
+
+
+@dataclass
+class ExpansionBudget:
+    """Bytes that may still be decompressed while inspecting one package (all attachments
+    together, every pass counted): bounds the CPU one request can cost."""
+
+    limit: int
+    spent: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.spent, 0)
+
+    def spend(self, size: int) -> bool:
+        """Count `size` bytes; False once the package is over its budget."""
+        self.spent += size
+        return self.spent <= self.limit
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent > self.limit
+
+    def finding(self, path: str) -> Finding:
+        return error(
+            C.ZIP_BOMB,
+            f"Tổng dung lượng giải nén khi kiểm tra các tệp đính kèm của gói tin vượt giới hạn "
+            f"{self.limit} byte.",
+            path,
+        )
 
 
 def is_zip(data: bytes) -> bool:
@@ -26,12 +58,18 @@ def is_sdk_wrapped(attachment: Attachment) -> bool:
     return is_zip(attachment.data) and not name.endswith(".zip")
 
 
-def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+def inspect_zip(
+    data: bytes,
+    path: str,
+    limits: Limits = DEFAULT_LIMITS,
+    budget: ExpansionBudget | None = None,
+) -> list[Finding]:
     """Check a zipped payload without extracting it: entry count, declared and real sizes, CRC.
 
     Declared sizes can lie, so every entry is also decompressed as a stream and counted; the
-    read stops as soon as the running total passes the cap.
+    read stops as soon as the running total passes the cap, or the package's `budget` is spent.
     """
+    budget = budget if budget is not None else ExpansionBudget(limits.max_package_expanded_bytes)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
@@ -46,8 +84,12 @@ def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list
                 path,
             )
         ]
-    if sum(e.file_size for e in entries) > limits.max_zip_expanded_bytes:
+    declared = sum(e.file_size for e in entries)
+    if declared > limits.max_zip_expanded_bytes:
         return [_bomb(path, limits)]
+    if declared > budget.remaining:
+        budget.spend(declared)
+        return [budget.finding(path)]
     total = 0
     for entry in entries:
         if _unsafe_name(entry.filename):
@@ -64,6 +106,8 @@ def inspect_zip(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> list
                     total += len(chunk)
                     if total > limits.max_zip_expanded_bytes:
                         return [_bomb(path, limits)]
+                    if not budget.spend(len(chunk)):
+                        return [budget.finding(path)]
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
             return [error(C.ZIP_INVALID, f"Tệp nén đính kèm bị hỏng: {exc}.", path)]
         except RuntimeError as exc:  # encrypted entries
@@ -82,6 +126,23 @@ def _bomb(path: str, limits: Limits) -> Finding:
 def _unsafe_name(name: str) -> bool:
     normalised = posixpath.normpath(name.replace("\\", "/"))
     return normalised.startswith(("/", "../")) or normalised == ".." or ":" in name
+
+
+# bidirectional overrides and isolates: "hoadon\u202Ecod.exe" shows as "hoadonexe.doc"
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    """Why an AttachmentName cannot be a file name, or None when it can. Names are refused,
+    not normalised: a name is what the recipient saves the file as, and a sender whose name
+    carries a path or control characters should hear about it rather than see it changed."""
+    if "/" in name or "\\" in name:
+        return "có dấu phân cách thư mục (/ hoặc \\)"
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+        return "có ký tự điều khiển"
+    if name.strip() in (".", ".."):
+        return "không phải tên tệp"
+    return None
 
 
 def open_attachment(attachment: Attachment) -> BinaryIO:

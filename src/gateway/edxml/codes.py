@@ -104,10 +104,13 @@ class FindingCode(StrEnum):
     SCHEMA_INVALID = "SCHEMA_INVALID"
     ELEMENT_MISSING = "ELEMENT_MISSING"
     ELEMENT_REPEATED = "ELEMENT_REPEATED"
+    # a structural element (MessageHeader, Attachment, ...) outside its one place
+    ELEMENT_MISPLACED = "ELEMENT_MISPLACED"
     # business rules
     ORGAN_ID_INVALID = "ORGAN_ID_INVALID"
     ORGAN_ID_NONSTANDARD = "ORGAN_ID_NONSTANDARD"
     RECIPIENT_DUPLICATE = "RECIPIENT_DUPLICATE"
+    RECIPIENTS_TOO_MANY = "RECIPIENTS_TOO_MANY"
     DATE_INVALID = "DATE_INVALID"
     DATE_IN_FUTURE = "DATE_IN_FUTURE"
     DATE_DAY_FIRST = "DATE_DAY_FIRST"
@@ -124,6 +127,8 @@ class FindingCode(StrEnum):
     ZIP_INVALID = "ZIP_INVALID"
     ZIP_BOMB = "ZIP_BOMB"
     ZIP_ENTRY_NAME_UNSAFE = "ZIP_ENTRY_NAME_UNSAFE"
+    # AttachmentName with a path (/, \\, ..) or control characters
+    ATTACHMENT_NAME_UNSAFE = "ATTACHMENT_NAME_UNSAFE"
     # attachment formats (gateway.edxml.filetypes): refused, or content and name disagree
     ATTACHMENT_FORMAT_NOT_ALLOWED = "ATTACHMENT_FORMAT_NOT_ALLOWED"
     ATTACHMENT_TYPE_MISMATCH = "ATTACHMENT_TYPE_MISMATCH"

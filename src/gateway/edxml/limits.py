@@ -20,6 +20,11 @@ class Limits:
     max_zip_entries: int = 100
     # a zipped attachment may expand to at most this many bytes in total
     max_zip_expanded_bytes: int = 100 * MIB
+    # everything decompressed while inspecting one package's attachments, all of them together
+    # (forty zips each just under the cap above once cost ~23 s of CPU per 4 MB package)
+    max_package_expanded_bytes: int = 256 * MIB
+    # To elements in one MessageHeader; checked right after parsing, before any other work
+    max_recipients: int = 5000
     # attachment formats accepted (extensions, lower case; "*": any format that is not
     # dangerous); executables and scripts are refused whatever this says
     allowed_formats: frozenset[str] = DEFAULT_ALLOWED_FORMATS

@@ -7,7 +7,9 @@ Conventions that make round trips exact:
   kept in `extras` as serialized XML and written back at the end of their parent.
 - Dates and timestamps keep the text as sent (`yyyy/MM/dd`, sometimes `dd/MM/yyyy`); the rules
   in `validate` interpret them.
-- The Signature block is kept byte-exact and opaque; `gateway.trust` interprets it.
+- The Signature block is kept as the parser read it, written in the SDK's layout (the SDK's own
+  block comes back byte for byte); `gateway.trust` interprets it. It is not an opaque region:
+  structural elements inside it refuse the package (`edxml.placement`).
 """
 
 from __future__ import annotations
@@ -144,7 +146,8 @@ class TraceHeaderList(_Model):
 
 
 class SignatureBlock(_Model):
-    """The Signature element exactly as received (bytes), plus the namespace it is in."""
+    """The Signature element as the parser read it, in the SDK's layout (bytes; the SDK's own
+    block comes out byte for byte), plus the namespace it is in."""
 
     xml: bytes = Field(repr=False)
     namespace: str | None = None

@@ -10,7 +10,6 @@ varies in the wild) is checked here.
 from __future__ import annotations
 
 import binascii
-import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -20,6 +19,7 @@ from . import schema
 from .codes import NAMESPACE, BusinessDocType
 from .codes import FindingCode as C
 from .errors import EdxmlError, Finding, error, warning
+from .layout import sdk_fragment
 from .limits import DEFAULT_LIMITS, Limits
 from .models import (
     Attachment,
@@ -45,9 +45,10 @@ from .models import (
     TraceHeader,
     TraceHeaderList,
 )
-from .reader import ReadXml, element_path, read_xml
+from .placement import misplaced
+from .reader import ElementPaths, ReadXml, read_xml
 
-_BASE64_WHITESPACE = b" \t\r\n"
+_BASE64_WHITESPACE = dict.fromkeys(map(ord, " \t\r\n"))
 
 # How many times a MessageHeader child may occur: (min, max); max None = unbounded.
 _DOCUMENT_HEADER_CARDINALITY: dict[str, tuple[int, int | None]] = {
@@ -78,8 +79,10 @@ def parse_with_findings(
     data: bytes, limits: Limits
 ) -> tuple[Package, list[Finding], etree._Element]:
     read = read_xml(data, limits)
+    _refuse_too_many_recipients(read.root, limits)
     kind = package_kind(read.root)
-    findings = read.findings + schema.validate(read.root, kind)
+    # no region is opaque: structural elements are only read where the format puts them
+    findings = read.findings + misplaced(read.root) + schema.validate(read.root, kind)
     if any(f.is_error for f in findings):
         raise EdxmlError(findings)
     parser = _Parser(read, data, limits, findings)
@@ -87,6 +90,25 @@ def parse_with_findings(
     if any(f.is_error for f in findings):
         raise EdxmlError(findings)
     return package, findings, read.root
+
+
+def _refuse_too_many_recipients(root: etree._Element, limits: Limits) -> None:
+    """Before any other work (XSD, models, rules): every To costs work downstream."""
+    header = _path(root, "edXMLEnvelope", "edXMLHeader", "MessageHeader")
+    if header is None:
+        return
+    count = sum(1 for _ in header.iterchildren(_q("To")))
+    if count > limits.max_recipients:
+        raise EdxmlError(
+            [
+                error(
+                    C.RECIPIENTS_TOO_MANY,
+                    f"Gói tin có {count} nơi nhận (To), vượt giới hạn {limits.max_recipients}.",
+                    "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To",
+                    header.sourceline,
+                )
+            ]
+        )
 
 
 def package_kind(root: etree._Element) -> str:
@@ -124,6 +146,12 @@ class _Parser:
         self.data = data
         self.limits = limits
         self.findings = findings
+        self._paths: ElementPaths | None = None
+
+    def path(self, element: etree._Element) -> str:
+        if self._paths is None:  # built once, on the first finding that needs a path
+            self._paths = ElementPaths(self.read.root)
+        return self._paths.of(element)
 
     # ---- text helpers -------------------------------------------------------------------
     def text(self, element: etree._Element | None) -> str | None:
@@ -136,7 +164,7 @@ class _Parser:
                 warning(
                     C.TEXT_NORMALIZED,
                     "Văn bản đã được chuẩn hóa Unicode NFC.",
-                    element_path(element),
+                    self.path(element),
                     element.sourceline,
                 )
             )
@@ -161,7 +189,7 @@ class _Parser:
             error(
                 C.ELEMENT_MISSING,
                 f"Thiếu phần tử bắt buộc {name}.",
-                f"{element_path(parent)}/{name}",
+                f"{self.path(parent)}/{name}",
                 parent.sourceline,
             )
         )
@@ -291,27 +319,12 @@ class _Parser:
             qname = etree.QName(element)
             if qname.localname in ("Signature", "DigitalSignature"):
                 return SignatureBlock(
-                    xml=self._signature_bytes(element, qname.localname),
+                    # what the parser read there, written in the SDK's layout (never cut out of
+                    # the submitted text)
+                    xml=sdk_fragment(element),
                     namespace=qname.namespace,
                 )
         return None
-
-    def _signature_bytes(self, element: etree._Element, localname: str) -> bytes:
-        """The Signature element's bytes exactly as sent, when they can be found unambiguously."""
-        start = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?" + localname.encode() + rb"[\s/>]")
-        matches = list(start.finditer(self.data))
-        if len(matches) == 1:
-            begin = matches[0].start()
-            tail = self.data[begin:]
-            close = re.compile(
-                rb"</(?:[A-Za-z_][\w.\-]*:)?" + localname.encode() + rb"\s*>|^[^>]*/>"
-            )
-            end = close.search(tail)
-            if end is not None:
-                candidate = tail[: end.end()]
-                if _fragment_equals(candidate, element):
-                    return candidate
-        return etree.tostring(element, with_tail=False)
 
     # ---- the two kinds of package ---------------------------------------------------------
     def document(self) -> DocumentPackage:
@@ -374,7 +387,7 @@ class _Parser:
                     error(
                         C.ELEMENT_REPEATED,
                         f"Phần tử {name} chỉ được xuất hiện {high} lần.",
-                        element_path(found[high]),
+                        self.path(found[high]),
                         found[high].sourceline,
                     )
                 )
@@ -476,10 +489,9 @@ class _Parser:
         )
 
     def decode(self, element: etree._Element) -> bytes:
-        """Decode one base64 payload straight from the original bytes; check size first."""
-        payload = self.read.payload_of(element)
-        raw = payload.encode("ascii", "replace") if isinstance(payload, str) else payload
-        path = element_path(element)
+        """Decode one base64 payload (the text the parser read); check size first."""
+        raw = self.read.take_payload(element)
+        path = self.path(element)
         # decoded size is at most 3/4 of the encoded length; refuse before decoding
         if len(raw) * 3 // 4 > self.limits.max_attachment_bytes + 3:
             self.findings.append(
@@ -493,7 +505,7 @@ class _Parser:
             return b""
         try:
             data = _decode_base64(raw)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or a character outside ASCII
             self.findings.append(
                 error(
                     C.BASE64_INVALID,
@@ -517,34 +529,10 @@ class _Parser:
         return data
 
 
-def _decode_base64(raw: bytes | memoryview) -> bytes:
+def _decode_base64(raw: str) -> bytes:
     """Strict base64 (alphabet, padding, nothing after it). Line-wrapped payloads are allowed:
     whitespace is removed on a second pass, which costs a copy only when it is needed."""
     try:
         return binascii.a2b_base64(raw, strict_mode=True)
     except binascii.Error:
-        cleaned = bytes(raw).translate(None, _BASE64_WHITESPACE)
-        return binascii.a2b_base64(cleaned, strict_mode=True)
-
-
-def _fragment_equals(candidate: bytes, element: etree._Element) -> bool:
-    """Does this byte slice parse to the same element (same canonical form)?"""
-    wrapper = (
-        b'<w xmlns="' + NAMESPACE.encode() + b'" xmlns:edXML="' + NAMESPACE.encode() + b'">'
-        + candidate
-        + b"</w>"
-    )
-    try:
-        parsed = etree.fromstring(
-            wrapper, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        )
-    except etree.XMLSyntaxError:
-        return False
-    if len(parsed) != 1:
-        return False
-    return _c14n(parsed[0]) == _c14n(element)
-
-
-def _c14n(element: etree._Element) -> bytes:
-    copy = etree.fromstring(etree.tostring(element, with_tail=False))
-    return etree.tostring(copy, method="c14n", exclusive=True)
+        return binascii.a2b_base64(raw.translate(_BASE64_WHITESPACE), strict_mode=True)

@@ -10,7 +10,15 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 
-from .attachments import inspect_zip, is_sdk_wrapped, is_zip, open_attachment, real_file_name
+from .attachments import (
+    ExpansionBudget,
+    inspect_zip,
+    is_sdk_wrapped,
+    is_zip,
+    open_attachment,
+    real_file_name,
+    unsafe_name_reason,
+)
 from .codes import BusinessDocType, StatusCode
 from .codes import FindingCode as C
 from .errors import Finding, error, warning
@@ -176,8 +184,10 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
     by_key = Counter(content_key(a.content_id) for a in attachments)
     ref_keys = Counter(content_key(r.content_id) for r in references)
     for i, reference in enumerate(references):
+        base = _indexed(MANIFEST, "Reference", i, len(references))
+        yield from _attachment_name(reference.attachment_name, f"{base}/AttachmentName")
         key = content_key(reference.content_id)
-        path = _indexed(MANIFEST, "Reference", i, len(references)) + "/ContentId"
+        path = f"{base}/ContentId"
         if ref_keys[key] > 1:
             yield error(
                 C.CONTENT_ID_DUPLICATE, f"ContentId {reference.content_id!r} lặp lại.", path
@@ -194,8 +204,15 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
                 f"Nhiều tệp đính kèm cùng ContentId {reference.content_id!r}.",
                 path,
             )
+    budget = ExpansionBudget(limits.max_package_expanded_bytes)
     for i, attachment in enumerate(attachments):
         path = _indexed(ATTACHMENTS, "Attachment", i, len(attachments))
+        name_findings = list(
+            _attachment_name(attachment.attachment_name, f"{path}/AttachmentName")
+        )
+        yield from name_findings
+        if name_findings:
+            continue  # refused by its name: its content is not opened
         if ref_keys[content_key(attachment.content_id)] == 0:
             yield warning(
                 C.ATTACHMENT_UNREFERENCED,
@@ -203,13 +220,23 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
                 f"{path}/ContentId",
             )
         zip_findings = (
-            inspect_zip(attachment.data, f"{path}/ContentTransferEncoded", limits)
+            inspect_zip(attachment.data, f"{path}/ContentTransferEncoded", limits, budget)
             if is_zip(attachment.data)
             else []
         )
         yield from zip_findings
         if not any(f.is_error for f in zip_findings):  # a broken or bomb zip is not opened
-            yield from _format_rules(attachment, path, limits)
+            yield from _format_rules(attachment, path, limits, budget)
+        if budget.exhausted:  # refused already: inflate nothing more for this package
+            return
+
+
+def _attachment_name(name: str | None, path: str) -> Iterator[Finding]:
+    reason = unsafe_name_reason(name) if name else None
+    if reason:
+        yield error(
+            C.ATTACHMENT_NAME_UNSAFE, f"Tên tệp đính kèm {name!r} không hợp lệ: {reason}.", path
+        )
 
 
 # ---- attachment formats (gateway.edxml.filetypes) ---------------------------------------------
@@ -218,7 +245,9 @@ _ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, ValueError, NotImplementedError
                     RuntimeError)  # fmt: skip
 
 
-def _format_rules(attachment: Attachment, path: str, limits: Limits) -> Iterator[Finding]:
+def _format_rules(
+    attachment: Attachment, path: str, limits: Limits, package: ExpansionBudget
+) -> Iterator[Finding]:
     """The real file (unwrapped from the SDK zip) is judged by its content and by the
     extension of AttachmentName; the files inside a real zip are judged the same way."""
     name = real_file_name(attachment)
@@ -234,14 +263,17 @@ def _format_rules(attachment: Attachment, path: str, limits: Limits) -> Iterator
             return
         try:
             with open_attachment(attachment) as stream:  # inspect_zip has bounded the size
-                data = stream.read()
+                data = stream.read(package.remaining + 1)
         except _ZIP_READ_ERRORS as exc:
             yield error(C.ZIP_INVALID, f"Tệp nén đính kèm không đọc được: {exc}.", where)
+            return
+        if not package.spend(len(data)):
+            yield package.finding(where)
             return
     else:
         data = attachment.data
     budget = [limits.max_zip_expanded_bytes]
-    yield from _judge_file(name, data, where, limits, None, 0, budget)
+    yield from _judge_file(name, data, where, limits, None, 0, budget, package)
 
 
 def _shown(name: str, container: str | None) -> str:
@@ -266,6 +298,7 @@ def _judge_file(
     container: str | None,
     depth: int,
     budget: list[int],
+    package: ExpansionBudget,
 ) -> Iterator[Finding]:
     kind = detect(data, max_zip_entries=limits.max_zip_entries)
     verdict = judge(name, kind, limits.allowed_formats)
@@ -276,11 +309,17 @@ def _judge_file(
     if verdict.verdict is Verdict.MISMATCH:
         yield warning(C.ATTACHMENT_TYPE_MISMATCH, f"{shown}: {verdict.reason}.", path)
     if kind == "zip":
-        yield from _zip_entries(name, data, path, limits, depth, budget)
+        yield from _zip_entries(name, data, path, limits, depth, budget, package)
 
 
 def _zip_entries(
-    name: str, data: bytes, path: str, limits: Limits, depth: int, budget: list[int]
+    name: str,
+    data: bytes,
+    path: str,
+    limits: Limits,
+    depth: int,
+    budget: list[int],
+    package: ExpansionBudget,
 ) -> Iterator[Finding]:
     """Judge every file of a (real, not SDK-wrapping) zip; nested zips are inspected with the
     same caps, and everything read here shares one budget of expanded bytes."""
@@ -288,7 +327,7 @@ def _zip_entries(
         yield _not_allowed(_shown(name, None), "tệp nén lồng nhau quá nhiều cấp", path)
         return
     if depth > 0:  # the attachment itself was inspected by the caller
-        findings = inspect_zip(data, path, limits)
+        findings = inspect_zip(data, path, limits, package)
         yield from findings
         if any(f.is_error for f in findings):
             return
@@ -298,7 +337,10 @@ def _zip_entries(
             if entry.is_dir():
                 continue
             with archive.open(entry) as stream:
-                content = stream.read(budget[0] + 1)
+                content = stream.read(min(budget[0], package.remaining) + 1)
+            if not package.spend(len(content)):
+                yield package.finding(path)
+                return
             budget[0] -= len(content)
             if budget[0] < 0:
                 yield error(
@@ -308,7 +350,9 @@ def _zip_entries(
                 )
                 return
             entry_name = posixpath.basename(entry.filename.replace("\\", "/"))
-            yield from _judge_file(entry_name, content, path, limits, name, depth + 1, budget)
+            yield from _judge_file(
+                entry_name, content, path, limits, name, depth + 1, budget, package
+            )
     except _ZIP_READ_ERRORS as exc:
         yield error(C.ZIP_INVALID, f"Tệp nén đính kèm không đọc được: {exc}.", path)
 

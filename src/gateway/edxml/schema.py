@@ -11,7 +11,7 @@ from lxml import etree
 
 from .codes import FindingCode as C
 from .errors import Finding, error
-from .reader import element_path
+from .reader import ElementPaths
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 _SCHEMA_FILES = {"document": "document.xsd", "status": "status.xsd"}
@@ -32,6 +32,7 @@ def validate(root: etree._Element, kind: str) -> list[Finding]:
     if schema.validate(root):
         return []
     tree = root.getroottree()
+    paths = ElementPaths(root)  # one pass, however many errors the log holds
     findings = []
     for entry in schema.error_log:
         path = entry.path or None
@@ -39,7 +40,7 @@ def validate(root: etree._Element, kind: str) -> list[Finding]:
             try:
                 nodes = tree.xpath(path)
                 if nodes and isinstance(nodes[0], etree._Element):
-                    path = element_path(nodes[0])
+                    path = paths.of(nodes[0])
             except etree.XPathError:
                 pass
         message = _NAMESPACE_IN_MESSAGE.sub("", entry.message)

@@ -3,15 +3,27 @@
 The stored bytes never change; what recipients receive is the original with one TraceHeader
 more, inserted after the last existing one (or in a new TraceHeaderList after MessageHeader,
 for status packages, which have none). Everything else stays byte-for-byte as sent.
+
+Finding the insertion point in the bytes is a search for end tags; it is only trusted where
+nothing can hide tag-like text (no CDATA section, comment or processing instruction in the
+package). Otherwise each candidate is checked with the parser: the result must read as the
+original plus the new TraceHeader in its place, or the bytes do not leave.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+from lxml import etree
+
+from .codes import NAMESPACE
+from .reader import has_doctype
 from .timefmt import format_timestamp
+
+_ED = f"{{{NAMESPACE}}}"
 
 _PREFIX = rb"(?:([A-Za-z_][\w.\-]*):)?"
 _LIST_END = re.compile(rb"</" + _PREFIX + rb"TraceHeaderList\s*>")
@@ -20,13 +32,35 @@ _MESSAGE_END = re.compile(rb"</" + _PREFIX + rb"MessageHeader\s*>")
 
 
 def append_trace_header(data: bytes, organ_id: str, moment: datetime | None = None) -> bytes:
+    """`data` with the gateway's TraceHeader inserted; raises ValueError when no insertion
+    point is one a standard XML parser agrees with."""
+    timestamp = format_timestamp(moment)
+    candidates = _insertions(data, organ_id, timestamp)
+    if not _can_hide_markup(data):
+        # text and attribute values cannot hold a literal "<": every tag the expressions
+        # find is a real one, and the first insertion point is the right one
+        result = next(candidates, None)
+        if result is None:
+            raise ValueError("no MessageHeader: not an edXML package")
+        return result
+    # CDATA, a comment or a PI could hold tag-like text: keep the first insertion point that
+    # the parser confirms (the new TraceHeader where it belongs, nothing else changed)
+    original = _shape(_parse(data))
+    for result in candidates:
+        if _confirmed(result, original, organ_id, timestamp):
+            return result
+    raise ValueError("no place for the TraceHeader that a standard XML parser agrees with")
+
+
+def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[bytes]:
+    """Insertion candidates, most likely first: after the last TraceHeader of a
+    TraceHeaderList, else in a new TraceHeaderList after the MessageHeader."""
     newline = b"\r\n" if b"\r\n" in data[:4096] else b"\n"
     entry = (
         "{p}TraceHeader>{nl}{i}  <{p}OrganId>{organ}</{p}OrganId>{nl}"
         "{i}  <{p}Timestamp>{ts}</{p}Timestamp>{nl}{i}</{p}TraceHeader>"
     )
-    list_end = _LIST_END.search(data)
-    if list_end:
+    for list_end in _LIST_END.finditer(data):
         last = None
         for match in _HEADER_END.finditer(data, 0, list_end.start()):
             last = match
@@ -37,26 +71,75 @@ def append_trace_header(data: bytes, organ_id: str, moment: datetime | None = No
             indent += b"  "
         text = entry.format(
             p=prefix, nl=newline.decode(), i=indent.decode(), organ=escape(organ_id),
-            ts=format_timestamp(moment),
+            ts=timestamp,
         )
         insertion = newline + indent + b"<" + text.encode()
-        return data[:anchor] + insertion + data[anchor:]
-    message_end = _MESSAGE_END.search(data)
-    if not message_end:
-        raise ValueError("no MessageHeader: not an edXML package")
-    prefix = _prefix(message_end)
-    indent = _indent_of(data, message_end.start())
-    inner = indent + b"  "
-    text = entry.format(
-        p=prefix, nl=newline.decode(), i=inner.decode(), organ=escape(organ_id),
-        ts=format_timestamp(moment),
-    )
-    block = (
-        newline + indent + f"<{prefix}TraceHeaderList>".encode()
-        + newline + inner + b"<" + text.encode()
-        + newline + indent + f"</{prefix}TraceHeaderList>".encode()
-    )
-    return data[: message_end.end()] + block + data[message_end.end() :]
+        yield data[:anchor] + insertion + data[anchor:]
+    for message_end in _MESSAGE_END.finditer(data):
+        prefix = _prefix(message_end)
+        indent = _indent_of(data, message_end.start())
+        inner = indent + b"  "
+        text = entry.format(
+            p=prefix, nl=newline.decode(), i=inner.decode(), organ=escape(organ_id),
+            ts=timestamp,
+        )
+        block = (
+            newline + indent + f"<{prefix}TraceHeaderList>".encode()
+            + newline + inner + b"<" + text.encode()
+            + newline + indent + f"</{prefix}TraceHeaderList>".encode()
+        )
+        yield data[: message_end.end()] + block + data[message_end.end() :]
+
+
+def _can_hide_markup(data: bytes) -> bool:
+    declaration_end = data.find(b"?>") + 2 if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(
+        b"<?xml"
+    ) else 0
+    return b"<![CDATA[" in data or b"<!--" in data or b"<?" in data[declaration_end:]
+
+
+_PARSER_OPTIONS = dict(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_comments=True,
+    remove_pis=True,
+)  # fmt: skip
+
+
+def _parse(data: bytes) -> etree._Element:
+    if has_doctype(data):
+        raise ValueError("a DOCTYPE: not an edXML package the gateway accepted")
+    return etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+
+
+def _shape(root: etree._Element) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """What a reader of the tree sees, ignoring whitespace between elements."""
+    return [
+        (e.tag, (e.text or "").strip(), sorted(e.attrib.items()))
+        for e in root.iter(tag=etree.Element)
+    ]
+
+
+def _confirmed(result: bytes, original: list, organ_id: str, timestamp: str) -> bool:
+    try:
+        root = _parse(result)
+    except etree.XMLSyntaxError:
+        return False
+    header = root.find(f"{_ED}edXMLEnvelope/{_ED}edXMLHeader")
+    trace_list = header.find(f"{_ED}TraceHeaderList") if header is not None else None
+    if trace_list is None:
+        return False
+    added = trace_list.findall(f"{_ED}TraceHeader")
+    if not added:
+        return False
+    ours = added[-1]
+    if (ours.findtext(f"{_ED}OrganId"), ours.findtext(f"{_ED}Timestamp")) != (
+        organ_id,
+        timestamp,
+    ):
+        return False
+    trace_list.remove(ours)
+    if not len(trace_list) and _shape(root) != original:  # the list was ours too
+        header.remove(trace_list)
+    return _shape(root) == original
 
 
 def _prefix(match: re.Match[bytes]) -> str:

@@ -16,7 +16,7 @@ from .errors import EdxmlError, Finding
 from .limits import DEFAULT_LIMITS, Limits
 from .models import Package
 from .parse import parse_with_findings
-from .reader import element_path
+from .reader import ElementPaths
 from .timefmt import today_in_vietnam
 
 
@@ -54,13 +54,14 @@ def validate_package(
 
 
 def _with_lines(findings: list[Finding], root: etree._Element) -> list[Finding]:
-    """Rules speak in element paths; add the source line where the path names an element."""
-    lines = {element_path(el): el.sourceline for el in root.iter() if isinstance(el.tag, str)}
+    """Rules speak in element paths; add the source line where the path names an element.
+    Every path is computed in one pass over the tree (linear, however many elements)."""
+    paths = ElementPaths(root)
     result = []
     for finding in findings:
         line = finding.line
         if line is None and finding.path:
-            line = lines.get(finding.path) or lines.get(finding.path.rsplit("/", 1)[0])
+            line = paths.line_of(finding.path) or paths.line_of(finding.path.rsplit("/", 1)[0])
         result.append(
             Finding(finding.code, finding.severity, finding.message, finding.path, line)
         )

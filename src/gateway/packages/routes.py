@@ -27,6 +27,7 @@ from ..errors import (
     ValidationFailed,
     responses,
 )
+from ..intake_gate import large_intake
 from .models import OPEN_STATES
 from .receipts import signed_receipt
 from .schemas import AckResult, InboxPage, IntakeResult, Timeline
@@ -92,8 +93,9 @@ async def submit_package(
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in XML_TYPES:
         raise UnsupportedMediaType(details={"accepted": list(XML_TYPES)})
-    data = await read_body_limited(request, request.app.state.settings.max_body_bytes)
-    return await service.intake(data, principal)
+    async with large_intake(request).admit(request):  # before the body is read
+        data = await read_body_limited(request, request.app.state.settings.max_body_bytes)
+        return await service.intake(data, principal)
 
 
 @router.get(

@@ -164,6 +164,10 @@ def _inspect(root: etree._Element) -> _Candidate | SignatureReport:
             f"signature at {root.getroottree().getpath(signature)}, expected in edXMLHeader",
         )
 
+    unsigned = _unsigned_content(signature)
+    if unsigned is not None:
+        return _invalid(ReasonCode.SIGNATURE_WRAPPING, unsigned)
+
     signed_info = signature.find(f"{_DS}SignedInfo")
     if signed_info is None:
         return _invalid(ReasonCode.SIGNATURE_MALFORMED, "no SignedInfo")
@@ -201,6 +205,22 @@ def _inspect(root: etree._Element) -> _Candidate | SignatureReport:
     except (ValueError, binascii.Error) as exc:
         return _invalid(ReasonCode.CERT_MALFORMED, str(exc))
     return _Candidate(location, method, digest, certificates)
+
+
+_SIGNATURE_PARTS = {f"{_DS}SignedInfo", f"{_DS}SignatureValue", f"{_DS}KeyInfo"}
+
+
+def _unsigned_content(signature: etree._Element) -> str | None:
+    """The enveloped transform leaves the Signature itself out of what is signed, so anything
+    in it beyond SignedInfo/SignatureValue/KeyInfo (a ds:Object with a forged MessageHeader),
+    or any non-xmldsig element inside, is unsigned content riding in a signed package."""
+    for child in signature.iterchildren(tag=etree.Element):
+        if child.tag not in _SIGNATURE_PARTS:
+            return f"unsigned {etree.QName(child).localname} inside the signature"
+    for element in signature.iter(tag=etree.Element):
+        if etree.QName(element).namespace != XMLDSIG_NAMESPACE:
+            return f"non-xmldsig element {etree.QName(element).localname} inside the signature"
+    return None
 
 
 def _signature_home(root: etree._Element) -> tuple[etree._Element | None, str]:

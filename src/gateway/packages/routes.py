@@ -31,6 +31,7 @@ from .models import OPEN_STATES
 from .receipts import signed_receipt
 from .schemas import AckResult, InboxPage, IntakeResult, Timeline
 from .service import PackageService
+from .status_rules import STATUS_ERRORS
 
 router = APIRouter(tags=["packages"])
 
@@ -67,6 +68,7 @@ ServiceDep = Annotated[PackageService, Depends(get_service)]
         RecipientUnknown,
         RecipientInactive,
         ServiceUnavailable,
+        *STATUS_ERRORS,  # who may say what (gateway.packages.status_rules)
     ),
     openapi_extra={
         "requestBody": {

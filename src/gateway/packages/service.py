@@ -76,6 +76,7 @@ from .schemas import (
     StatusOut,
     Timeline,
 )
+from .status_rules import StatusDecision, StatusRules
 
 # -------------------------------------------------------------------- signature seam
 
@@ -253,7 +254,9 @@ class PackageService:
                     "Gói tin trạng thái thiếu ResponseFor/OrganId: không biết gửi cho ai"
                 )
             routes, remote = await self._resolve(registry, [package.response_for.organ_id])
-            link = await self._find_status_link(package, routes[0])
+            # who may say what, and about which copy (gateway.packages.status_rules)
+            link = await StatusRules(self.session).decide(package, routes[0])
+            warnings += link.warnings
         else:
             row, targets = self._document_row(package, key)
             routes, remote = await self._resolve(registry, targets)
@@ -506,44 +509,11 @@ class PackageService:
 
     # --- business statuses ---------------------------------------------------------------
 
-    async def _find_status_link(
-        self, st: StatusPackage, route: Route
-    ) -> tuple[Package, Delivery | None, str | None] | None:
-        """The original document a status is about, the delivery it concerns and that
-        delivery's recipient — or None when the original is unknown or the status's sender
-        is not a party to it (then nothing is recorded on any timeline)."""
-        rf = st.response_for
-        take_back = st.status is StatusCode.TAKE_BACK
-        issuer = st.sender_id if take_back else rf.organ_id
-        original = None
-        if rf.document_id and issuer:
-            original = await self.repo.original_by_document_id(rf.document_id, issuer)
-        if original is None and rf.code and issuer:
-            original = await self.repo.original_by_code(issuer, rf.code)
-        if original is None and rf.document_id:
-            original = await self.repo.original_by_document_id(rf.document_id)
-        if original is None:
-            return None
-        deliveries = await self.repo.deliveries_of(original.id)
-        if take_back:
-            # 13 goes from the original sender to a recipient of the original
-            if original.sender_code != st.sender_id:
-                return None
-            party = {rf.organ_id, route.final}
-        else:
-            party = {st.sender_id}
-        delivery = next(
-            (d for d in deliveries if d.recipient_code in party or d.addressed_to in party), None
-        )
-        if delivery is None and not take_back:
-            return None
-        return original, delivery, delivery.recipient_code if delivery else route.final
-
     def _status_record(
         self,
         st: StatusPackage,
         row: Package,
-        link: tuple[Package, Delivery | None, str | None] | None,
+        link: StatusDecision,
         now: datetime,
         result: IntakeResult,
     ) -> BusinessStatus:
@@ -551,7 +521,7 @@ class PackageService:
             status_at = parse_timestamp(st.timestamp)
         except ValueError:
             status_at = None
-        original, delivery, agency = link if link else (None, None, None)
+        original, delivery, agency = link.original, link.delivery, link.agency
         result.linked = original is not None
         result.original_package_id = original.id if original else None
         return BusinessStatus(

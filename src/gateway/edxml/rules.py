@@ -14,6 +14,7 @@ from .attachments import inspect_zip, is_sdk_wrapped, is_zip, open_attachment, r
 from .codes import BusinessDocType, StatusCode
 from .codes import FindingCode as C
 from .errors import Finding, error, warning
+from .exclusions import find_exclusions
 from .filetypes import DANGEROUS_EXTENSIONS, Verdict, detect, extension, judge
 from .limits import Limits
 from .models import (
@@ -135,6 +136,7 @@ def _document_rules(package: DocumentPackage, today: date, limits: Limits) -> It
             yield finding
     yield from _business_rules(package)
     yield from _manifest_rules(package, limits)
+    yield from (e.finding() for e in find_exclusions(package, limits.exclusions))
 
 
 def _business_rules(package: DocumentPackage) -> Iterator[Finding]:

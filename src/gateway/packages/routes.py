@@ -27,6 +27,7 @@ from ..errors import (
     ValidationFailed,
     responses,
 )
+from .exclusions import DocumentExcluded
 from .models import OPEN_STATES
 from .receipts import signed_receipt
 from .schemas import AckResult, InboxPage, IntakeResult, Timeline
@@ -69,6 +70,7 @@ ServiceDep = Annotated[PackageService, Depends(get_service)]
         RecipientInactive,
         ServiceUnavailable,
         *STATUS_ERRORS,  # who may say what (gateway.packages.status_rules)
+        DocumentExcluded,  # secret documents, complaints (gateway.packages.exclusions)
     ),
     openapi_extra={
         "requestBody": {

@@ -60,6 +60,7 @@ from ..errors import (
 )
 from ..ops.logging import current_request_id
 from ..registry.service import RegistryService, Route
+from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 from .repository import PackageRepository
 from .schemas import (
@@ -213,6 +214,10 @@ class PackageService:
                 raise PayloadTooLarge(findings=findings)
             if codes & _MALFORMED:
                 raise MalformedXml(findings=findings)
+            if FindingCode.DOCUMENT_EXCLUDED in codes and report.package is not None:
+                await refuse_excluded(
+                    self.session, report, raw, principal, self.clock(), self.limits.exclusions
+                )
             raise ValidationFailed(findings=findings)
         package = report.package
         sender = package.sender_id

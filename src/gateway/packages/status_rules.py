@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..edxml import BusinessDocType, StatusCode, StatusPackage
+from ..edxml import BusinessDocType, FindingCode, StatusCode, StatusPackage
 from ..edxml.errors import warning
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..registry.repository import AgencyRepository
@@ -148,7 +148,7 @@ class StatusRules:
         return StatusDecision(
             warnings=[
                 warning(
-                    "STATUS_DOCUMENT_UNKNOWN",
+                    FindingCode.STATUS_DOCUMENT_UNKNOWN,
                     f"Trục chưa chuyển văn bản {rf.document_id!r} giữa hai cơ quan này: "
                     "trạng thái được chuyển đi nhưng không gắn vào diễn biến văn bản nào.",
                     f"{RESPONSE_FOR}/DocumentId",
@@ -183,7 +183,7 @@ class StatusRules:
             if missing:
                 decision.warnings.append(
                     warning(
-                        "STATUS_STEP_SKIPPED",
+                        FindingCode.STATUS_STEP_SKIPPED,
                         f"Trạng thái {code} đến khi chưa có bước {', '.join(missing)}.",
                         STATUS_PATH,
                     ).as_dict()

@@ -98,6 +98,11 @@ class PackageRepository:
         )
         return list(rows.all())
 
+    async def lock_delivery(self, delivery_id: str) -> None:
+        await self.session.execute(
+            select(Delivery.id).where(Delivery.id == delivery_id).with_for_update()
+        )
+
     async def statuses_of_delivery(self, delivery_id: str) -> list[BusinessStatus]:
         rows = await self.session.scalars(
             select(BusinessStatus)

@@ -60,6 +60,7 @@ from ..errors import (
 )
 from ..ops.logging import current_request_id
 from ..registry.service import RegistryService, Route
+from .arrival import EnteredVia, mark_entered
 from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 from .repository import PackageRepository
@@ -546,11 +547,14 @@ class PackageService:
 
     # ========================================================================= reading
 
-    async def fetch(self, package_id: str, principal: Principal) -> Fetched:
+    async def fetch(
+        self, package_id: str, principal: Principal, *, via: EnteredVia = "fetch"
+    ) -> Fetched:
         """The package as the recipient must receive it (stored bytes + our TraceHeader).
 
         Allowed: the sender's systems, the systems of recipients with a live copy, operators.
-        A recipient's first fetch marks its copy `delivered`.
+        A recipient's first fetch marks its copy `delivered` and records when it entered the
+        recipient's system (`via`: fetch, or vxp for getEdoc).
         """
         await begin_write(self.session)
         package = await self.repo.get(package_id, with_raw=True)
@@ -571,6 +575,7 @@ class PackageService:
         for d in mine:
             d.attempts += 1
             d.updated_at = now
+            mark_entered(d, now, via, self.calendar)
             if d.state == "pending":
                 d.state = "delivered"
                 d.delivered_at = now
@@ -604,6 +609,7 @@ class PackageService:
         delivery.acknowledged_at = now
         delivery.delivered_at = delivery.delivered_at or now
         delivery.updated_at = now
+        mark_entered(delivery, now, "ack", self.calendar)  # acknowledged without a fetch
         await self.audit.append(
             "delivery.acknowledged",
             actor=principal.actor,
@@ -689,6 +695,9 @@ class PackageService:
                 sent_at=d.sent_at,
                 legal_received_at=d.legal_received_at,
                 delivered_at=d.delivered_at,
+                entered_at=d.entered_at,
+                entered_via=d.entered_via,
+                entered_legal_at=d.entered_legal_at,
                 acknowledged_at=d.acknowledged_at,
                 cancelled_at=d.cancelled_at,
                 attempts=d.attempts,

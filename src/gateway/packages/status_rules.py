@@ -159,6 +159,9 @@ class StatusRules:
     async def _checked(self, st: StatusPackage, doc: Package, copy: Delivery) -> StatusDecision:
         """The order rules on one copy: nothing after a final status, answers need a request,
         skipped steps warn."""
+        # concurrent statuses on one copy are checked one after the other (PostgreSQL; SQLite
+        # intake already holds the single write turn)
+        await self.repo.lock_delivery(copy.id)
         prior = await self.repo.statuses_of_delivery(copy.id)
         code = st.status_code
         final = next((s for s in prior if s.status_code in FINAL), None)

@@ -147,6 +147,12 @@ async def test_revoke_counts_as_a_request(gw, keys, original):
     assert r.status_code == 202, r.text
     r = await gw.post_package(status("15"), keys[H41])
     assert r.status_code == 202, r.text
+    # H14's copy was cancelled by the revoke before it was fetched: it may answer the revoke,
+    # but say nothing else about a document it never received
+    r = await gw.post_package(status("16", sender=H14), keys[H14])
+    assert r.status_code == 202, r.text
+    r = await gw.post_package(status("03", sender=H14), keys[H14])
+    assert (r.status_code, code_of(r)) == (403, "STATUS_SENDER_NOT_PARTY")
 
 
 async def test_skipped_steps_are_accepted_with_a_warning(gw, keys, original):

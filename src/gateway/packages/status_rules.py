@@ -109,8 +109,11 @@ class StatusRules:
         )
         sender_party = role_clash = addressee_identified = False
         outsider: Package | None = None
+        # a copy revoked before it was delivered was never received; but its recipient got the
+        # revoke itself, and may answer it (15/16)
+        live = ("cancelled",) if st.status_code not in ANSWERS else ()
         for doc in candidates:
-            copies = [d for d in await self.repo.deliveries_of(doc.id) if d.state != "cancelled"]
+            copies = [d for d in await self.repo.deliveries_of(doc.id) if d.state not in live]
             sender_issued = await self._is(sender, doc.sender_code)
             sender_copy = await self._copy_of({sender}, copies)
             addressee_issued = any([await self._is(a, doc.sender_code) for a in addressee])
@@ -141,8 +144,8 @@ class StatusRules:
             )
         if addressee_identified:
             raise StatusSenderNotParty(
-                f"Cơ quan {sender} không nhận văn bản {rf.document_id} nên không được gửi "
-                "trạng thái về văn bản này",
+                f"Cơ quan {sender} không phải bên {'gửi' if take_back else 'nhận'} văn bản "
+                f"{rf.document_id} nên không được gửi trạng thái {st.status_code} về văn bản này",
                 details={**details, "original_package_id": outsider.id if outsider else None},
             )
         return StatusDecision(

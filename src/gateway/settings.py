@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .calendar import OfficeCalendar
+from .edxml.exclusions import DEFAULT_RULES, ExclusionRule, extend, parse_rules
 from .edxml.filetypes import parse_formats
 from .edxml.limits import MIB, Limits
 from .secretbox import SecretBox
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
     # attachment formats accepted, comma-separated ("*": any format that is not dangerous;
     # executables and scripts are always refused), see gateway.edxml.filetypes
     allowed_attachment_formats: str = "txt,odt,rtf,doc,docx,xls,xlsx,ppt,pptx,pdf,zip"
+    # JSON list of rules adding to the built-in exclusions (secret documents, complaints),
+    # see gateway.edxml.exclusions; re-read when the file changes
+    exclusion_rules_file: Path | None = None
 
     # --- office calendar (legal receipt time), fed to OfficeCalendar.from_config --------
     office_periods: str = "07:30-11:30,13:30-17:00"
@@ -306,6 +310,7 @@ class Settings(BaseSettings):
         for net in self.trusted_proxies:
             ipaddress.ip_network(net, strict=False)
         self.office_calendar()  # raises ValueError on a bad calendar
+        self.edxml_limits()  # raises ValueError on a bad exclusion rules file
         if self.environment == "production":
             self._refuse_insecure()
         return self
@@ -360,6 +365,7 @@ class Settings(BaseSettings):
             max_package_expanded_bytes=self.edxml_max_package_expanded_bytes,
             max_recipients=self.edxml_max_recipients,
             allowed_formats=parse_formats(self.allowed_attachment_formats),
+            exclusions=exclusion_rules(self.exclusion_rules_file),
         )
 
     def secret_box(self) -> SecretBox:
@@ -377,6 +383,22 @@ class Settings(BaseSettings):
             extra_working_days=self.office_extra_working_days,
             timezone=self.office_timezone,
         )
+
+
+def exclusion_rules(path: Path | None) -> tuple[ExclusionRule, ...]:
+    """Built-in exclusions plus the operator's file (cached until the file changes)."""
+    if path is None:
+        return DEFAULT_RULES
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ValueError(f"exclusion_rules_file: {exc}") from None
+    return _exclusion_rules(path, mtime)
+
+
+@lru_cache(maxsize=8)
+def _exclusion_rules(path: Path, _mtime: int) -> tuple[ExclusionRule, ...]:
+    return extend(DEFAULT_RULES, parse_rules(path.read_bytes()))
 
 
 @lru_cache

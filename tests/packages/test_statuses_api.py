@@ -114,8 +114,8 @@ async def test_status_from_non_party_is_not_recorded(gw, keys):
         "<edXML:OrganId>000.00.02.H99</edXML:OrganId>",
     )
     r = await gw.post_package(status, outsider)
-    assert r.status_code == 202, r.text
-    assert r.json()["linked"] is False
+    assert r.status_code == 403, r.text  # refused outright (gateway.packages.status_rules)
+    assert r.json()["error"]["code"] == "STATUS_SENDER_NOT_PARTY"
     timeline = (
         await gw.get(f"/api/v1/packages/{original['package_id']}/timeline", keys[G22])
     ).json()

@@ -407,7 +407,7 @@ class VxpService:
     async def _bytes(self, caller: VxpCaller) -> bytes:
         await self._begin()
         delivery = await self._my_delivery(caller, caller.doc_id())
-        fetched = await self.packages.fetch(delivery.package_id, caller.principal)
+        fetched = await self.packages.fetch(delivery.package_id, caller.principal, via="vxp")
         return fetched.data
 
     async def get_edoc(self, caller: VxpCaller) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from ..ops.logging import request_id_var
 from ..ops.observe import observer_for
 from ..outages.health import HealthLog
 from ..outages.service import close_on_recovery
+from ..packages.arrival import mark_entered
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
 from .backoff import RetryPolicy
@@ -224,6 +225,7 @@ class DeliveryHandler:
                 delivery.sent_at = sent
                 delivery.delivered_at = outcome.finished_at or now
                 delivery.legal_received_at = self.calendar.legal_receipt_time(sent)
+                mark_entered(delivery, delivery.delivered_at, "push", self.calendar)  # the 2xx
                 delivery.last_error = None
                 observed = "delivered"
                 await audit.append(

@@ -132,3 +132,8 @@ class FindingCode(StrEnum):
     # attachment formats (gateway.edxml.filetypes): refused, or content and name disagree
     ATTACHMENT_FORMAT_NOT_ALLOWED = "ATTACHMENT_FORMAT_NOT_ALLOWED"
     ATTACHMENT_TYPE_MISMATCH = "ATTACHMENT_TYPE_MISMATCH"
+    # documents kept off the network: secret, complaints (gateway.edxml.exclusions)
+    DOCUMENT_EXCLUDED = "DOCUMENT_EXCLUDED"
+    # status order, warnings only (gateway.packages.status_rules)
+    STATUS_STEP_SKIPPED = "STATUS_STEP_SKIPPED"
+    STATUS_DOCUMENT_UNKNOWN = "STATUS_DOCUMENT_UNKNOWN"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .exclusions import DEFAULT_RULES, ExclusionRule
+
 MIB = 1024 * 1024
 
 # the attachment formats the regulations name (see gateway.edxml.filetypes)
@@ -28,6 +30,8 @@ class Limits:
     # attachment formats accepted (extensions, lower case; "*": any format that is not
     # dangerous); executables and scripts are refused whatever this says
     allowed_formats: frozenset[str] = DEFAULT_ALLOWED_FORMATS
+    # documents kept off the network (secret, complaints), see gateway.edxml.exclusions
+    exclusions: tuple[ExclusionRule, ...] = DEFAULT_RULES
 
 
 DEFAULT_LIMITS = Limits()

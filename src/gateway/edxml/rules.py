@@ -22,6 +22,7 @@ from .attachments import (
 from .codes import BusinessDocType, StatusCode
 from .codes import FindingCode as C
 from .errors import Finding, error, warning
+from .exclusions import find_exclusions
 from .filetypes import DANGEROUS_EXTENSIONS, Verdict, detect, extension, judge
 from .limits import Limits
 from .models import (
@@ -143,6 +144,7 @@ def _document_rules(package: DocumentPackage, today: date, limits: Limits) -> It
             yield finding
     yield from _business_rules(package)
     yield from _manifest_rules(package, limits)
+    yield from (e.finding() for e in find_exclusions(package, limits.exclusions))
 
 
 def _business_rules(package: DocumentPackage) -> Iterator[Finding]:

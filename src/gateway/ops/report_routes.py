@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from ..auth.dependencies import CurrentOperator
 from ..errors import Forbidden, Unauthenticated, ValidationFailed, responses
 from ..outages.report import BadPeriod, outage_report
-from .reports import BadMonth, monthly_report
+from .reports import TIME_BASIS, BadMonth, monthly_report
 
 router = APIRouter(prefix="/admin/reports", tags=["admin"])
 
@@ -55,6 +55,7 @@ async def monthly(
         "generated_at": report.generated_at.isoformat(),
         "agencies": [asdict(r) for r in report.rows],
         "totals": report.totals,
+        "basis": TIME_BASIS,  # which moment "sent" and "received" count by
     }
 
 

@@ -14,7 +14,10 @@ For a month (in the office calendar's time zone, Vietnam time by default), per a
   - with a paper copy (`Bussiness/Paper` = 1) / paper unknown (packages stored before the
     gateway recorded the flag);
 - **received**: copies of document packages for the agency that reached `delivered` or
-  `acknowledged`, counted in the month of `delivered_at`; signed / unsigned / with paper copy.
+  `acknowledged`, counted in the month they entered the recipient's system (`entered_at`:
+  the push endpoint's 2xx or the first fetch; `delivered_at` for copies handed to the
+  national axis or stored before the gateway recorded `entered_at`); signed / unsigned /
+  with paper copy. Which time each side counts by is in `TIME_BASIS`, shown with the report.
 
 Every agency of the registry that is active, or that sent or received anything that month, has
 a row (zeros included: the report shows who does not yet use the gateway). The CSV (UTF-8 with
@@ -31,7 +34,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import OfficeCalendar
@@ -42,6 +45,14 @@ SIGNED = "signed-valid"
 RECEIVED_STATES = ("delivered", "acknowledged")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _DATE_FORMATS = ("%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
+
+
+# which moment each side of the report counts by (shown in the JSON and on the dashboard)
+TIME_BASIS = {
+    "sent": "received_at: when the gateway accepted the package (also for on time / late)",
+    "received": "entered_at: when the copy entered the recipient's system (push: the "
+    "endpoint's 2xx; poll: the first fetch); delivered_at where that is not known",
+}
 
 
 class BadMonth(ValueError):
@@ -177,14 +188,15 @@ async def monthly_report(
         elif paper == 1:
             r.sent_with_paper += 1
 
+    arrived = func.coalesce(Delivery.entered_at, Delivery.delivered_at)
     received = await session.execute(
         select(Delivery.recipient_code, Package.signature_class, Package.paper)
         .join(Package, Package.id == Delivery.package_id)
         .where(
             Delivery.kind == "document",
             Delivery.state.in_(RECEIVED_STATES),
-            Delivery.delivered_at >= start,
-            Delivery.delivered_at < end,
+            arrived >= start,
+            arrived < end,
         )
     )
     for recipient, sig, paper in received.all():

@@ -15,6 +15,12 @@ Timestamps: `queued_at` (stored), `sent_at` (made available to the recipient: fo
 the moment it is queued; for push, the moment the push succeeded), `delivered_at`,
 `acknowledged_at`, `cancelled_at`; `legal_received_at` is `sent_at` moved to the start of the next
 office period when it falls outside office hours (the legal receipt time, gateway.calendar).
+
+Where the document arrives (Khánh Hòa Art. 10.2 counts from there): `entered_at` is when the
+copy entered the recipient's system — push: the endpoint's 2xx; poll: the recipient's first
+fetch (`fetch`, or `vxp` for getEdoc/downloadEdoc); `ack` when it acknowledged without fetching
+— and `entered_legal_at` the legal receipt time computed from it. Copies handed to the national
+axis leave them NULL (the receiving province records them).
 """
 
 from __future__ import annotations
@@ -124,6 +130,10 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # entered the recipient's system: when, how (push | fetch | vxp | ack), legal receipt time
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entered_via: Mapped[str | None] = mapped_column(String(10))
+    entered_legal_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     # start of the current round of push attempts (None: queued_at); an operator's resend

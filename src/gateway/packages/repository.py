@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
@@ -73,6 +73,59 @@ class PackageRepository:
             .order_by(Package.received_at)
             .limit(1)
         )
+
+    async def originals_for_status(
+        self, document_id: str | None, code: str | None, *, issuers: set[str]
+    ) -> list[Package]:
+        """New (type 0) documents a status may be about: by DocumentId, else by the Code of
+        one of `issuers` (gateway.packages.status_rules decides which one, if any)."""
+        base = [Package.kind == "document", Package.business_type == 0]
+        if document_id:
+            rows = await self.session.scalars(
+                select(Package)
+                .where(*base, Package.document_id == document_id)
+                .order_by(Package.received_at, Package.id)
+            )
+            found = list(rows.all())
+            if found:
+                return found
+        if not code:
+            return []
+        rows = await self.session.scalars(
+            select(Package)
+            .where(*base, Package.code == code, Package.sender_code.in_(sorted(issuers)))
+            .order_by(Package.received_at, Package.id)
+        )
+        return list(rows.all())
+
+    async def lock_delivery(self, delivery_id: str) -> None:
+        await self.session.execute(
+            select(Delivery.id).where(Delivery.id == delivery_id).with_for_update()
+        )
+
+    async def statuses_of_delivery(self, delivery_id: str) -> list[BusinessStatus]:
+        rows = await self.session.scalars(
+            select(BusinessStatus)
+            .where(BusinessStatus.delivery_id == delivery_id)
+            .order_by(BusinessStatus.received_at, BusinessStatus.id)
+        )
+        return list(rows.all())
+
+    async def requests_sent_to(
+        self, original_id: str, recipient: str, *, business_types: Sequence[int]
+    ) -> int:
+        """How many revoke/update packages about `original_id` went to `recipient`."""
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(DocumentReference)
+            .join(Delivery, Delivery.package_id == DocumentReference.package_id)
+            .where(
+                DocumentReference.original_package_id == original_id,
+                DocumentReference.business_type.in_(list(business_types)),
+                Delivery.recipient_code == recipient,
+            )
+        )
+        return int(count or 0)
 
     async def deliveries_of(self, package_id: str) -> list[Delivery]:
         rows = await self.session.scalars(

@@ -28,10 +28,12 @@ from ..errors import (
     responses,
 )
 from ..intake_gate import large_intake
+from .exclusions import DocumentExcluded
 from .models import OPEN_STATES
 from .receipts import signed_receipt
 from .schemas import AckResult, InboxPage, IntakeResult, Timeline
 from .service import PackageService
+from .status_rules import STATUS_ERRORS
 
 router = APIRouter(tags=["packages"])
 
@@ -68,6 +70,8 @@ ServiceDep = Annotated[PackageService, Depends(get_service)]
         RecipientUnknown,
         RecipientInactive,
         ServiceUnavailable,
+        *STATUS_ERRORS,  # who may say what (gateway.packages.status_rules)
+        DocumentExcluded,  # secret documents, complaints (gateway.packages.exclusions)
     ),
     openapi_extra={
         "requestBody": {

@@ -116,8 +116,22 @@ class RecipientTimeline(BaseModel):
     state: str
     queued_at: ShownDateTime
     sent_at: ShownDateTime | None
-    legal_received_at: ShownDateTime | None
+    legal_received_at: ShownDateTime | None = Field(
+        description="Legal receipt time on the gateway's side: from when the copy was made "
+        "available (poll: the gateway's acceptance; push: the push)"
+    )
     delivered_at: ShownDateTime | None = Field(description="Received by the recipient")
+    entered_at: ShownDateTime | None = Field(
+        default=None,
+        description="When the copy entered the recipient's system (push: the endpoint's 2xx; "
+        "poll: the first fetch; or the acknowledgement without a fetch)",
+    )
+    entered_via: Literal["push", "fetch", "vxp", "ack"] | None = None
+    entered_legal_at: ShownDateTime | None = Field(
+        default=None,
+        description="Legal receipt time at the recipient: entered_at moved to the start of "
+        "the next office period when outside office hours (Khánh Hòa Art. 10.2)",
+    )
     acknowledged_at: ShownDateTime | None
     cancelled_at: ShownDateTime | None
     attempts: int

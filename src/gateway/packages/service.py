@@ -60,6 +60,8 @@ from ..errors import (
 )
 from ..ops.logging import current_request_id
 from ..registry.service import RegistryService, Route
+from .arrival import EnteredVia, mark_entered
+from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 from .repository import PackageRepository
 from .schemas import (
@@ -76,6 +78,7 @@ from .schemas import (
     StatusOut,
     Timeline,
 )
+from .status_rules import StatusDecision, StatusRules
 
 # -------------------------------------------------------------------- signature seam
 
@@ -212,6 +215,10 @@ class PackageService:
                 raise PayloadTooLarge(findings=findings)
             if codes & _MALFORMED:
                 raise MalformedXml(findings=findings)
+            if FindingCode.DOCUMENT_EXCLUDED in codes and report.package is not None:
+                await refuse_excluded(
+                    self.session, report, raw, principal, self.clock(), self.limits.exclusions
+                )
             raise ValidationFailed(findings=findings)
         package = report.package
         sender = package.sender_id
@@ -253,7 +260,9 @@ class PackageService:
                     "Gói tin trạng thái thiếu ResponseFor/OrganId: không biết gửi cho ai"
                 )
             routes, remote = await self._resolve(registry, [package.response_for.organ_id])
-            link = await self._find_status_link(package, routes[0])
+            # who may say what, and about which copy (gateway.packages.status_rules)
+            link = await StatusRules(self.session).decide(package, routes[0])
+            warnings += link.warnings
         else:
             row, targets = self._document_row(package, key)
             routes, remote = await self._resolve(registry, targets)
@@ -506,44 +515,11 @@ class PackageService:
 
     # --- business statuses ---------------------------------------------------------------
 
-    async def _find_status_link(
-        self, st: StatusPackage, route: Route
-    ) -> tuple[Package, Delivery | None, str | None] | None:
-        """The original document a status is about, the delivery it concerns and that
-        delivery's recipient — or None when the original is unknown or the status's sender
-        is not a party to it (then nothing is recorded on any timeline)."""
-        rf = st.response_for
-        take_back = st.status is StatusCode.TAKE_BACK
-        issuer = st.sender_id if take_back else rf.organ_id
-        original = None
-        if rf.document_id and issuer:
-            original = await self.repo.original_by_document_id(rf.document_id, issuer)
-        if original is None and rf.code and issuer:
-            original = await self.repo.original_by_code(issuer, rf.code)
-        if original is None and rf.document_id:
-            original = await self.repo.original_by_document_id(rf.document_id)
-        if original is None:
-            return None
-        deliveries = await self.repo.deliveries_of(original.id)
-        if take_back:
-            # 13 goes from the original sender to a recipient of the original
-            if original.sender_code != st.sender_id:
-                return None
-            party = {rf.organ_id, route.final}
-        else:
-            party = {st.sender_id}
-        delivery = next(
-            (d for d in deliveries if d.recipient_code in party or d.addressed_to in party), None
-        )
-        if delivery is None and not take_back:
-            return None
-        return original, delivery, delivery.recipient_code if delivery else route.final
-
     def _status_record(
         self,
         st: StatusPackage,
         row: Package,
-        link: tuple[Package, Delivery | None, str | None] | None,
+        link: StatusDecision,
         now: datetime,
         result: IntakeResult,
     ) -> BusinessStatus:
@@ -551,7 +527,7 @@ class PackageService:
             status_at = parse_timestamp(st.timestamp)
         except ValueError:
             status_at = None
-        original, delivery, agency = link if link else (None, None, None)
+        original, delivery, agency = link.original, link.delivery, link.agency
         result.linked = original is not None
         result.original_package_id = original.id if original else None
         return BusinessStatus(
@@ -571,11 +547,14 @@ class PackageService:
 
     # ========================================================================= reading
 
-    async def fetch(self, package_id: str, principal: Principal) -> Fetched:
+    async def fetch(
+        self, package_id: str, principal: Principal, *, via: EnteredVia = "fetch"
+    ) -> Fetched:
         """The package as the recipient must receive it (stored bytes + our TraceHeader).
 
         Allowed: the sender's systems, the systems of recipients with a live copy, operators.
-        A recipient's first fetch marks its copy `delivered`.
+        A recipient's first fetch marks its copy `delivered` and records when it entered the
+        recipient's system (`via`: fetch, or vxp for getEdoc).
         """
         await begin_write(self.session)
         package = await self.repo.get(package_id, with_raw=True)
@@ -596,6 +575,7 @@ class PackageService:
         for d in mine:
             d.attempts += 1
             d.updated_at = now
+            mark_entered(d, now, via, self.calendar)
             if d.state == "pending":
                 d.state = "delivered"
                 d.delivered_at = now
@@ -629,6 +609,7 @@ class PackageService:
         delivery.acknowledged_at = now
         delivery.delivered_at = delivery.delivered_at or now
         delivery.updated_at = now
+        mark_entered(delivery, now, "ack", self.calendar)  # acknowledged without a fetch
         await self.audit.append(
             "delivery.acknowledged",
             actor=principal.actor,
@@ -714,6 +695,9 @@ class PackageService:
                 sent_at=d.sent_at,
                 legal_received_at=d.legal_received_at,
                 delivered_at=d.delivered_at,
+                entered_at=d.entered_at,
+                entered_via=d.entered_via,
+                entered_legal_at=d.entered_legal_at,
                 acknowledged_at=d.acknowledged_at,
                 cancelled_at=d.cancelled_at,
                 attempts=d.attempts,

@@ -175,7 +175,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "t.package": ("Gói tin", "Package"),
     "t.priority": ("Độ khẩn", "Priority"),
     "t.business": ("Nghiệp vụ", "Business type"),
-    "t.legal": ("Thời điểm nhận hợp lệ", "Legal receipt time"),
+    "t.legal": (
+        "Thời điểm nhận hợp lệ (tính từ lúc trục tiếp nhận)",
+        "Legal receipt time (from the gateway's acceptance)",
+    ),
+    "t.entered": ("Vào hệ thống nơi nhận", "Entered recipient's system"),
+    "t.entered_legal": ("Nhận hợp lệ tại nơi nhận", "Legal receipt at the recipient"),
+    "via.push": ("đẩy, máy chủ trả 2xx", "push, endpoint 2xx"),
+    "via.fetch": ("tải lần đầu", "first fetch"),
+    "via.vxp": ("tải qua VXP", "VXP getEdoc"),
+    "via.ack": ("xác nhận", "acknowledged"),
     "t.size": ("Kích thước", "Size"),
     "t.paper": ("Kèm bản giấy", "Paper copy"),
     "t.request_id": ("Mã yêu cầu", "Request id"),
@@ -231,6 +240,13 @@ LABELS: dict[str, tuple[str, str]] = {
         "On time: sent to the gateway no later than the end of the morning office period of "
         "the next working day after the promulgation date. Signed: a valid digital signature "
         "(signed-valid).",
+    ),
+    "r.basis": (
+        "Gửi: tính theo thời điểm trục tiếp nhận gói tin. Nhận: tính theo thời điểm văn bản "
+        "vào hệ thống của cơ quan nhận (đẩy: máy chủ nhận trả lời 2xx; kéo: lần tải đầu tiên).",
+        "Sent: counted by when the gateway accepted the package. Received: counted by when the "
+        "document entered the recipient's system (push: the endpoint's 2xx; poll: the first "
+        "fetch).",
     ),
     "r.generated": ("Lập lúc", "Generated"),
     # errors

@@ -21,7 +21,7 @@ from .axis.connector import run_connector
 from .db import Database, utcnow
 from .delivery import routes as delivery_routes
 from .delivery.runtime import start_delivery
-from .ops import observe
+from .ops import api_docs, observe
 from .ops.dashboard.routes import install as install_dashboard
 from .ops.health import router as health_router
 from .ops.logging import RequestContextMiddleware
@@ -100,7 +100,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from the packaged assets by gateway.ops.api_docs
         redoc_url=None,
     )
     app.state.settings = settings
@@ -134,5 +134,6 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     if settings.dashboard_enabled:
         install_dashboard(app)  # /dashboard: operators' pages (gateway.ops.dashboard)
     axis_routes.install(app, api)  # gateway.axis: the VXP (SDK) face and its admin API
+    api_docs.install(app, API_PREFIX, dashboard=settings.dashboard_enabled)  # /api/v1/docs and /
     app.include_router(api)
     return app

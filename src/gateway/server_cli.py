@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .settings import get_settings
+from .settings import Settings, get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def serve_command(
 
     import uvicorn
 
-    from .app import create_app
+    from .listen import listening_socket
     from .ops.logging import configure_logging
 
     settings = get_settings()
@@ -49,28 +49,57 @@ def serve_command(
     url = settings.effective_database_url
     if workers > 1 and url.startswith("sqlite"):
         raise typer.BadParameter("--workers > 1 needs PostgreSQL (SQLite has one writer)")
-    typer.echo(
-        f"gateway on http://{host or settings.host}:{port or settings.port}/api/v1 "
-        f"(docs: /api/v1/docs), database {_safe_url(url)}, {workers} process(es)",
-        err=True,
-    )
-    options = {
-        "host": host or settings.host,
-        "port": port or settings.port,
-        "log_level": log_level,
-        "log_config": None,
-        "access_log": False,
-        "proxy_headers": False,
-    }
-    if workers == 1:
-        uvicorn.run(create_app(settings), **options)
-        return
-    if settings.auto_migrate:  # once, here, rather than racing in every process
-        from .db import upgrade_blocking
+    bind_host, bind_port = host or settings.host, port or settings.port
+    # the port first: on a busy port nothing may be migrated or started (on SQLite a second
+    # server would be a second queue consumer, which must never happen)
+    sock = listening_socket(bind_host, bind_port)
+    try:
+        settings = _database_ready(settings)
+        typer.echo(
+            f"gateway on http://{bind_host}:{bind_port}/ (API /api/v1, docs /api/v1/docs), "
+            f"database {_safe_url(url)}, {workers} process(es)",
+            err=True,
+        )
+        options = {"log_level": log_level, "log_config": None, "access_log": False}
+        options["proxy_headers"] = False
+        if workers == 1:
+            from .app import create_app
 
-        upgrade_blocking(settings)
-        os.environ["GATEWAY_AUTO_MIGRATE"] = "false"
-    uvicorn.run("gateway.server_cli:asgi_app", factory=True, workers=workers, **options)
+            server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+            server.run(sockets=[sock])
+            if not server.started:  # the app's start-up failed (uvicorn logged why)
+                raise typer.Exit(3)
+            return
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ["GATEWAY_AUTO_MIGRATE"] = "false"  # migrated once, above
+        config = uvicorn.Config(
+            "gateway.server_cli:asgi_app", factory=True, workers=workers, **options
+        )
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
+def _database_ready(settings: Settings) -> Settings:
+    """Migrate once, here, before the app starts (GATEWAY_AUTO_MIGRATE), or make sure the
+    database is already migrated; the app then starts without migrating."""
+    import asyncio
+
+    from .db import Database
+    from .migration_state import require_migrated
+
+    async def check() -> None:
+        db = Database(settings)
+        try:
+            if settings.auto_migrate:
+                await db.migrate()
+            await require_migrated(db.engine)
+        finally:
+            await db.dispose()
+
+    asyncio.run(check())
+    return settings.model_copy(update={"auto_migrate": False})
 
 
 def asgi_app():

@@ -40,11 +40,17 @@ def _logging(level: str) -> None:
 
 async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
     from ..audit.chainer import background_chainer
+    from ..migration_state import require_migrated
     from .runtime import DeliveryRuntime
     from .worker_runtime import install_signal_handlers
 
     settings = get_settings()
     db = Database(settings)
+    try:  # an unmigrated database: one clear line and exit, not an error every poll
+        await require_migrated(db.engine)
+    except BaseException:
+        await db.dispose()
+        raise
     if worker and settings.worker_metrics_port:  # this worker's counters (gateway.ops.metrics)
         from ..ops.metrics import serve_worker_metrics
 

@@ -1,0 +1,161 @@
+"""The `gateway` command as a newcomer meets it: a fast --help, --version, and one clear line
+(what is wrong, which setting, what to do) for configuration and connection problems, with
+the traceback only under --debug."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway import __version__
+from gateway.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """serve/worker/relay install a log handler on the runner's stderr, closed afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def one_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_help_imports_no_server_module() -> None:
+    # --help must answer at once: measured by what it imports, not by a clock
+    probe = (
+        "import sys\n"
+        "from gateway.cli import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('sqlalchemy', 'fastapi', 'lxml', 'alembic', 'gateway.db',"
+        " 'gateway.app') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert "HEAVY []" in out, out
+    assert "deliveries" in out and "Deliveries: list, resend failed ones, cancel." in out
+
+
+def test_sub_command_help_still_loads_its_command() -> None:
+    result = run("deliveries", "resend", "--help")
+    assert result.exit_code == 0
+    assert "--reason" in result.output
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"gateway {__version__}"
+
+
+def test_unparseable_database_url(cli_env, monkeypatch) -> None:
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", "not a url")
+    result = run("agencies", "list")
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "GATEWAY_DATABASE_URL" in line and "postgresql+asyncpg://" in line
+
+
+def test_debug_shows_the_real_exception(cli_env, monkeypatch) -> None:
+    from sqlalchemy.exc import ArgumentError
+
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", "not a url")
+    result = run("--debug", "agencies", "list")
+    assert isinstance(result.exception, ArgumentError)
+
+
+def test_postgresql_url_without_a_driver(cli_env, monkeypatch) -> None:
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", "postgresql://gw@127.0.0.1:1/gw")
+    line = one_line(run("agencies", "list"))
+    assert "psycopg" in line and "postgresql+asyncpg://" in line
+
+
+def test_unreachable_database(cli_env, monkeypatch) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", f"postgresql+asyncpg://gw:pw@127.0.0.1:{port}/gw")
+    result = run("agencies", "list")
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert line.startswith("Không kết nối được cơ sở dữ liệu")
+    assert f"127.0.0.1:{port}" in line and "pw" not in line.split("@")[0]
+    assert "GATEWAY_DATABASE_URL" in line
+
+
+def test_invalid_setting_in_vietnamese_then_english(cli_env, monkeypatch) -> None:
+    monkeypatch.setenv("GATEWAY_SIGNATURE_POLICY", "bogus")
+    line = one_line(run("agencies", "list"))
+    assert line.startswith("Cấu hình sai: GATEWAY_SIGNATURE_POLICY ('bogus'): phải là một trong")
+    english = one_line(run("--lang", "en", "agencies", "list"))
+    assert english.startswith("Invalid configuration: GATEWAY_SIGNATURE_POLICY ('bogus'): must")
+    monkeypatch.setenv("GATEWAY_LANG", "en")
+    assert one_line(run("agencies", "list")) == english
+
+
+def test_production_refusing_trial_defaults(cli_env, monkeypatch) -> None:
+    monkeypatch.setenv("GATEWAY_ENVIRONMENT", "production")
+    line = one_line(run("agencies", "list"))
+    assert "GATEWAY_NODE_CODE" in line and "GATEWAY_DATABASE_URL" in line
+
+
+def test_unknown_language_is_refused() -> None:
+    result = run("--lang", "fr", "--version")
+    assert result.exit_code != 0 or "gateway" in result.output  # --version is eager
+    result = run("--lang", "fr", "agencies", "list")
+    assert result.exit_code == 2
+    assert "--lang" in result.output
+
+
+@pytest.mark.parametrize("command", ["worker", "relay"])
+def test_worker_and_relay_on_an_unmigrated_database_exit_at_once(cli_env, command) -> None:
+    result = run(command)
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "gateway db upgrade" in line
+
+
+def test_serve_on_a_busy_port_starts_nothing(cli_env) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = run("serve", "--port", str(port))
+    assert result.exit_code == 1
+    line = [x for x in result.stderr.splitlines() if x.strip()][-1]
+    assert f"127.0.0.1:{port}" in line and "--port" in line
+    assert not (cli_env / "gateway.sqlite3").exists()  # nothing migrated, nothing started
+
+
+def test_an_unforeseen_failure_is_one_line_too(cli_env, monkeypatch) -> None:
+    import gateway.registry.service as registry_service
+
+    class Broken(RuntimeError):
+        pass
+
+    async def explode(*_args, **_kw):
+        raise Broken("disk on fire")
+
+    monkeypatch.setattr(registry_service.AgencyRepository, "page", explode, raising=True)
+    line = one_line(run("agencies", "list"))
+    assert "Broken: disk on fire" in line and "--debug" in line

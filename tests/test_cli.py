@@ -159,3 +159,51 @@ def test_an_unforeseen_failure_is_one_line_too(cli_env, monkeypatch) -> None:
     monkeypatch.setattr(registry_service.AgencyRepository, "page", explode, raising=True)
     line = one_line(run("agencies", "list"))
     assert "Broken: disk on fire" in line and "--debug" in line
+
+
+# ---------------------------------------------------------------- output for people and scripts
+def test_lists_and_shows_in_json(cli_env, tmp_path) -> None:
+    import json
+
+    assert run("agencies", "import", "--example").exit_code == 0
+    created = run("systems", "create", "qlvb-sở-tttt", "--agency", "000.00.13.H99")
+    assert created.exit_code == 0, created.output
+
+    agencies = json.loads(run("agencies", "list", "--json").stdout)
+    codes = {a["code"]: a for a in agencies["items"]}
+    assert agencies["total"] == len(agencies["items"]) and "000.00.13.H99" in codes
+    assert codes["000.00.13.H99"]["delivery_mode"] == "push"
+
+    one = json.loads(run("agencies", "show", "000.00.13.H99", "--json").stdout)
+    assert one["code"] == "000.00.13.H99" and one["systems"] == ["qlvb-sở-tttt"]
+
+    [system] = json.loads(run("systems", "list", "--json").stdout)
+    assert system["name"] == "qlvb-sở-tttt" and system["agencies"] == ["000.00.13.H99"]
+    assert len(system["id"]) == 36
+
+    assert json.loads(run("deliveries", "list", "--json").stdout) == []
+
+    assert run("keys", "init", "--dir", str(tmp_path / "keys"), "--cn", "Trục").exit_code == 0
+    cert = json.loads(run("keys", "show", str(tmp_path / "keys"), "--json").stdout)
+    assert cert["subject"].startswith("CN=Trục") and len(cert["sha256"]) >= 64
+
+
+def test_tables_never_cut_ids_on_a_narrow_terminal(cli_env) -> None:
+    import json
+
+    assert run("agencies", "import", "--example").exit_code == 0
+    assert run("systems", "create", "a-system-with-a-long-name", "--agency", "000.00.13.H99")
+    [system] = json.loads(run("systems", "list", "--json").stdout)
+    narrow = CliRunner().invoke(app, ["systems", "list"], env={"COLUMNS": "40"})
+    assert system["id"] in narrow.stdout
+    listed = CliRunner().invoke(app, ["agencies", "list"], env={"COLUMNS": "40"}).stdout
+    assert "000.00.13.H99" in listed
+
+
+def test_required_options_are_marked_in_help() -> None:
+    for command in (("deliveries", "resend"), ("deliveries", "cancel")):
+        result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+        line = next(x for x in result.stdout.splitlines() if "--reason" in x)
+        assert "required" in line
+    missing = run("deliveries", "cancel", "some-id")
+    assert missing.exit_code == 2 and "--reason" in missing.output

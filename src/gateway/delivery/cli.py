@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from ..cli_output import JsonFlag, print_json, print_table
 from ..db import Database, run_in_session, show_time
 from ..errors import GatewayError
 from ..settings import get_settings
@@ -113,37 +113,39 @@ def list_command(
     state: Annotated[list[str] | None, typer.Option(help="e.g. --state failed")] = None,
     agency: Annotated[str | None, typer.Option(help="recipient agency code")] = None,
     limit: int = 100,
+    as_json: JsonFlag = False,
 ) -> None:
     """List deliveries (e.g. the failed ones waiting for an operator)."""
+    from .schemas import DeliveryOut
     from .service import DeliveryAdmin
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await DeliveryAdmin(session, _actor()).list(states=state, agency=agency, limit=limit)
 
     rows = run_in_session(get_settings(), work)
-    table = Table("delivery", "recipient", "state", "attempts", "updated", "last error")
-    for d in rows:
-        table.add_row(
-            d.id,
-            d.recipient_code,
-            d.state,
-            str(d.attempts),
-            show_time(d.updated_at),
-            (d.last_error or "")[:80],
-        )
-    console.print(table)
+    if as_json:  # the API's shape (GET /api/v1/admin/deliveries)
+        print_json([DeliveryOut.model_validate(d).model_dump(mode="json") for d in rows])
+        return
+    print_table(
+        ("delivery", "recipient", "state", "attempts", "updated", "last error"),
+        [
+            (d.id, d.recipient_code, d.state, d.attempts, show_time(d.updated_at), d.last_error)
+            for d in rows
+        ],
+        whole=("delivery", "recipient", "updated"),
+    )
     console.print(f"{len(rows)} deliveries")
 
 
 @deliveries_app.command("resend")
 def resend_command(
+    reason: Annotated[str, typer.Option(help="why (audited)")],
     ids: Annotated[list[str] | None, typer.Argument(help="delivery ids")] = None,
     agency: Annotated[
         str | None, typer.Option(help="resend every failed delivery to this agency")
     ] = None,
-    reason: Annotated[str, typer.Option(help="why (audited)")] = "",
 ) -> None:
-    """Resend failed deliveries: by id, or all failed ones for --agency. --reason is required."""
+    """Resend failed deliveries: by id, or all failed ones for --agency."""
     from .service import DeliveryAdmin
 
     if bool(ids) == bool(agency):
@@ -166,9 +168,9 @@ def resend_command(
 @deliveries_app.command("cancel")
 def cancel_command(
     delivery_id: str,
-    reason: Annotated[str, typer.Option(help="why (audited)")] = "",
+    reason: Annotated[str, typer.Option(help="why (audited)")],
 ) -> None:
-    """Cancel a failed (or pending) delivery for good. --reason is required."""
+    """Cancel a failed (or pending) delivery for good."""
     from .service import DeliveryAdmin
 
     if not reason.strip():

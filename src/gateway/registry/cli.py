@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..cli_output import JsonFlag, print_json, print_table
 from ..db import run_in_session
 from ..errors import GatewayError, ValidationFailed
 from ..settings import get_settings
@@ -160,8 +160,10 @@ def list_command(
     q: Annotated[str | None, typer.Option(help="part of the code or name")] = None,
     parent: Annotated[str | None, typer.Option(help="only children of this code")] = None,
     limit: int = 200,
+    as_json: JsonFlag = False,
 ) -> None:
     """List agencies."""
+    from .schemas import AgencyOut
 
     async def work(session: AsyncSession):
         return await RegistryService(session, _actor()).agencies.page(
@@ -169,17 +171,32 @@ def list_command(
         )
 
     items, total = run_in_session(get_settings(), work)
-    table = Table("code", "name", "parent", "level", "active", "mode")
-    for a in items:
-        active = "yes" if a.active else f"no → {a.superseded_by or '-'}"
-        table.add_row(a.code, a.name, a.parent_code or "", str(a.level), active, a.delivery_mode)
-    console.print(table)
+    if as_json:  # the API's shape (GET /api/v1/admin/agencies)
+        agencies = [AgencyOut.model_validate(a).model_dump(mode="json") for a in items]
+        print_json({"items": agencies, "total": total})
+        return
+    print_table(
+        ("code", "name", "parent", "level", "active", "mode"),
+        [
+            (
+                a.code,
+                a.name,
+                a.parent_code,
+                a.level,
+                "yes" if a.active else f"no → {a.superseded_by or '-'}",
+                a.delivery_mode,
+            )
+            for a in items
+        ],
+        whole=("code", "parent"),
+    )
     console.print(f"{len(items)} / {total}")
 
 
 @agencies_app.command("show")
-def show_command(code: str) -> None:
+def show_command(code: str, as_json: JsonFlag = False) -> None:
     """Show one agency."""
+    from .schemas import AgencyOut
 
     async def work(session: AsyncSession):
         service = RegistryService(session, _actor())
@@ -192,6 +209,12 @@ def show_command(code: str) -> None:
         agency, children, systems = run_in_session(get_settings(), work)
     except GatewayError as exc:
         raise _fail(exc) from None
+    if as_json:
+        out = AgencyOut.model_validate(agency).model_dump(mode="json", exclude={"push_secret"})
+        out["systems"] = [s.name for s in systems]
+        out["children"] = [{"code": c.code, "name": c.name} for c in children]
+        print_json(out)
+        return
     for field in (
         "code",
         "name",
@@ -236,16 +259,31 @@ def create_system_command(
 
 
 @systems_app.command("list")
-def list_systems_command() -> None:
+def list_systems_command(as_json: JsonFlag = False) -> None:
+    """List systems, their agencies and live API key prefixes."""
+
     async def work(session: AsyncSession):
         service = RegistryService(session, _actor())
         return [await service.system_out(s) for s in await service.systems.all()]
 
-    table = Table("id", "name", "active", "agencies", "keys")
-    for s in run_in_session(get_settings(), work):
-        live = [k.prefix for k in s.keys if k.revoked_at is None]
-        table.add_row(s.id, s.name, str(s.active), ", ".join(s.agencies), ", ".join(live))
-    console.print(table)
+    systems = run_in_session(get_settings(), work)
+    if as_json:  # the API's shape (GET /api/v1/admin/systems)
+        print_json([s.model_dump(mode="json") for s in systems])
+        return
+    print_table(
+        ("id", "name", "active", "agencies", "keys"),
+        [
+            (
+                s.id,
+                s.name,
+                s.active,
+                ", ".join(s.agencies),
+                ", ".join(k.prefix for k in s.keys if k.revoked_at is None),
+            )
+            for s in systems
+        ],
+        whole=("id", "name"),
+    )
 
 
 @systems_app.command("new-key")

@@ -45,7 +45,9 @@ send edXML packages (QCVN 102:2016), poll their inbox, fetch and acknowledge pac
 each package's timeline.
 
 Authenticate with an API key: `Authorization: Bearer gw_…` (or `X-API-Key: gw_…`).
-Every error has the same shape: `{"error": {"code", "message", "findings"?, "details"?}}`.
+Every error has the same shape:
+`{"error": {"code", "message", "request_id", "findings"?, "details"?}}`; messages are
+Vietnamese, or English with `Accept-Language: en`.
 Times are shown in Vietnam time with their offset (stored in UTC).
 """
 

@@ -39,9 +39,7 @@ def _database_url() -> str:
 
         from .settings import get_settings
 
-        return make_url(get_settings().effective_database_url).render_as_string(
-            hide_password=True
-        )
+        return make_url(get_settings().effective_database_url).render_as_string(hide_password=True)
     except Exception:
         return "GATEWAY_DATABASE_URL"
 
@@ -130,8 +128,9 @@ def _not_migrated(exc: BaseException, lang: str) -> str | None:
             f"({', '.join(exc.current) or 'no tables yet'}; needs {', '.join(exc.expected)}): "
             "run `gateway db upgrade` first.",
         )
-    if not any(isinstance(e, DBAPIError) or "UndefinedTable" in type(e).__name__
-               for e in _causes(exc)):
+    if not any(
+        isinstance(e, DBAPIError) or "UndefinedTable" in type(e).__name__ for e in _causes(exc)
+    ):
         return None
     if not any(_UNMIGRATED.search(f"{type(e).__name__} {e}") for e in _causes(exc)):
         return None

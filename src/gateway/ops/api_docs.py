@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from .. import __version__
+from ..api_language import negotiate
 
 _LANDING = {
     "vi": {
@@ -35,13 +36,6 @@ _LANDING = {
         "ready": "Readiness (database, queue)",
     },
 }
-
-
-def _language(request: Request) -> str:
-    """Vietnamese unless the browser prefers English (first listed language wins)."""
-    accept = request.headers.get("accept-language", "")
-    first = accept.split(",")[0].split(";")[0].strip().lower()
-    return "en" if first.startswith("en") else "vi"
 
 
 def install(app: FastAPI, api_prefix: str, *, dashboard: bool) -> None:
@@ -67,7 +61,7 @@ def install(app: FastAPI, api_prefix: str, *, dashboard: bool) -> None:
 
     @app.get("/", include_in_schema=False)
     async def landing(request: Request) -> HTMLResponse:
-        lang = _language(request)
+        lang = negotiate(request.headers.get("accept-language"))
         words = _LANDING[lang]
         items = "".join(
             f'<li><a href="{escape(url)}">{escape(words[key])}</a> <code>{escape(url)}</code></li>'

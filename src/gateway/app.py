@@ -21,7 +21,7 @@ from .axis.connector import run_connector
 from .db import Database, utcnow
 from .delivery import routes as delivery_routes
 from .delivery.runtime import start_delivery
-from .ops import api_docs, observe
+from .ops import account_routes, api_docs, observe
 from .ops.dashboard.routes import install as install_dashboard
 from .ops.health import router as health_router
 from .ops.logging import RequestContextMiddleware
@@ -133,6 +133,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.include_router(health_router)
     app.include_router(metrics_router)
     api.include_router(report_router)
+    api.include_router(account_routes.router)  # /admin/operators (gateway.ops.accounts)
     if settings.dashboard_enabled:
         install_dashboard(app)  # /dashboard: operators' pages (gateway.ops.dashboard)
     axis_routes.install(app, api)  # gateway.axis: the VXP (SDK) face and its admin API

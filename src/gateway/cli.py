@@ -28,8 +28,9 @@ LazyGatewayGroup.lazy = {
     "systems": LazyCommand(
         "gateway.registry.cli:systems_app", "Agency systems and their API keys."
     ),
-    "operators": LazyCommand(
-        "gateway.registry.cli:operators_app", "Operator accounts (operator, admin)."
+    "operators": LazyCommand(  # create: gateway.registry.cli; the rest: gateway.ops.accounts_cli
+        "gateway.ops.accounts_cli:operators_app",
+        "Operator accounts: create, list, disable/enable, role, reset password.",
     ),
     "audit": LazyCommand("gateway.audit.cli:audit_app", "The hash-chained audit log."),
     "axis": LazyCommand(

@@ -169,3 +169,41 @@ def test_cli_manages_accounts(cli_env) -> None:
     refused = run("--lang", "en", "operators", "role", "lan", "operator")
     assert refused.exit_code == 1
     assert refused.stderr.strip() == "CONFLICT: lan is the last active admin and cannot be demoted"
+
+
+# --------------------------------------------------------------------------- the dashboard
+async def test_dashboard_accounts_page_for_admins_only(gw) -> None:
+    from ops_support import csrf_of
+
+    await create_operator(gw, "minh")
+    await logged_in(gw, "root", "admin")
+    page = await gw.http.get("/dashboard/accounts")
+    assert page.status_code == 200
+    assert 'data-account="minh"' in page.text and 'href="/dashboard/accounts"' in page.text
+    csrf = csrf_of(page.text)
+
+    r = await gw.http.post(
+        "/dashboard/accounts/minh/active", data={"csrf_token": csrf, "active": "0", "reason": "x"}
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("flash=account_saved")
+    weak = await gw.http.post(
+        "/dashboard/accounts/minh/password", data={"csrf_token": csrf, "password": "123456789012"}
+    )
+    assert weak.headers["location"].endswith("flash=weak_password")
+    last = await gw.http.post(
+        "/dashboard/accounts/root/role", data={"csrf_token": csrf, "role": "operator"}
+    )
+    assert last.headers["location"].endswith("flash=last_admin")
+    forged = await gw.http.post(
+        "/dashboard/accounts/minh/active", data={"csrf_token": "forged", "active": "1"}
+    )
+    assert forged.status_code == 403
+    shown = await gw.http.get("/dashboard/accounts?flash=account_saved")
+    assert "đã khóa" in shown.text and "Đã lưu thay đổi tài khoản." in shown.text
+    changes = [a for a in await audit_actions(gw) if a not in ("operator.login", "operator.logout")]
+    assert changes == ["operator.created", "operator.created", "operator.disabled"]
+
+    gw.http.cookies.clear()
+    await logged_in(gw, "lan")  # an operator, not an admin
+    assert (await gw.http.get("/dashboard/accounts")).status_code == 403
+    assert 'href="/dashboard/accounts"' not in (await gw.http.get("/dashboard/")).text

@@ -252,6 +252,9 @@ def install(app: FastAPI) -> None:
     app.state.dashboard_sessions = SessionStore(app.state.settings, lambda: app.state.clock())
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(router)
+    from .accounts import router as accounts_router  # it builds on this module
+
+    app.include_router(accounts_router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -207,3 +207,54 @@ async def test_dashboard_accounts_page_for_admins_only(gw) -> None:
     await logged_in(gw, "lan")  # an operator, not an admin
     assert (await gw.http.get("/dashboard/accounts")).status_code == 403
     assert 'href="/dashboard/accounts"' not in (await gw.http.get("/dashboard/")).text
+
+
+# ---------------------------------------------------------------- the second factor (TOTP)
+async def test_totp_second_factor_for_dashboard_logins(gw) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import pyotp
+
+    moment = datetime(2026, 12, 1, 3, 0, 10, tzinfo=UTC)
+    gw.app.state.clock = lambda: moment
+    admin = {"Authorization": f"Bearer {await create_operator(gw, 'root', 'admin')}"}
+    await create_operator(gw, "lan")
+    enrolled = await gw.http.post("/api/v1/admin/operators/lan/totp", headers=admin)
+    assert enrolled.status_code == 201, enrolled.text
+    secret = enrolled.json()["secret"]
+    assert enrolled.json()["uri"].startswith("otpauth://totp/")
+    code = pyotp.TOTP(secret).at(moment)
+
+    assert (await login(gw.http, "lan")).status_code == 401  # password alone
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    assert (await login(gw.http, "lan", code=wrong)).status_code == 401
+    assert (await login(gw.http, "lan", code=code)).status_code == 303
+    gw.http.cookies.clear()
+    assert (await login(gw.http, "lan", code=code)).status_code == 401  # no replay
+    later = moment + timedelta(seconds=30)
+    gw.app.state.clock = lambda: later
+    assert (await login(gw.http, "lan", code=pyotp.TOTP(secret).at(later))).status_code == 303
+
+    listed = {
+        o["username"]: o
+        for o in (await gw.http.get("/api/v1/admin/operators", headers=admin)).json()
+    }
+    assert listed["lan"]["totp"] is True and listed["root"]["totp"] is False
+    off = await gw.http.delete("/api/v1/admin/operators/lan/totp", headers=admin)
+    assert off.status_code == 200 and off.json()["totp"] is False
+    gw.http.cookies.clear()
+    assert (await login(gw.http, "lan")).status_code == 303
+    actions = await audit_actions(gw)
+    assert "operator.totp_enabled" in actions and "operator.totp_disabled" in actions
+
+
+def test_cli_totp(cli_env) -> None:
+    assert run("operators", "create", "lan").exit_code == 0
+    enrolled = run("operators", "totp", "lan")
+    assert enrolled.exit_code == 0, enrolled.output
+    assert enrolled.stdout.startswith("otpauth://totp/")
+    [lan] = json.loads(run("operators", "list", "--json").stdout)
+    assert lan["totp"] is True
+    assert run("operators", "totp", "lan", "--off").exit_code == 0
+    [lan] = json.loads(run("operators", "list", "--json").stdout)
+    assert lan["totp"] is False

@@ -28,6 +28,7 @@ class OperatorOut(BaseModel):
     role: Literal["operator", "admin"]
     active: bool
     has_password: bool
+    totp: bool = Field(description="dashboard logins need an authenticator code")
     api_keys: int = Field(description="live (not revoked) API keys")
     created_at: datetime
 
@@ -126,4 +127,33 @@ async def reset_password(
     changed = await accounts.reset_password(
         username, body.password.get_secret_value(), reason=body.reason
     )
+    return await _one(accounts, changed.username)
+
+
+class TotpEnrolled(BaseModel):
+    secret: str = Field(description="base32 TOTP secret, shown only once")
+    uri: str = Field(description="otpauth:// URI for an authenticator app (or its QR code)")
+
+
+@router.post(
+    "/{username}/totp",
+    status_code=201,
+    response_model=TotpEnrolled,
+    responses=responses(*AUTH, NotFound),
+)
+async def enable_totp(username: str, request: Request, session: SessionDep, op: AdminOperator):
+    """Require an authenticator code (TOTP, RFC 6238) at the account's dashboard logins; a
+    new call replaces the secret."""
+    from ..auth.totp import provisioning_uri
+
+    box = request.app.state.settings.secret_box()
+    secret = await _accounts(request, session, op).enable_totp(username, box)
+    return TotpEnrolled(secret=secret, uri=provisioning_uri(secret, username))
+
+
+@router.delete("/{username}/totp", response_model=OperatorOut, responses=responses(*AUTH, NotFound))
+async def disable_totp(username: str, request: Request, session: SessionDep, op: AdminOperator):
+    """Dashboard logins of the account need the password only again."""
+    accounts = _accounts(request, session, op)
+    changed = await accounts.disable_totp(username)
     return await _one(accounts, changed.username)

@@ -21,11 +21,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
+from ..auth import totp
 from ..auth.models import ApiKey, Operator
 from ..auth.password_policy import check_password
 from ..auth.service import hash_password
 from ..db import begin_write, utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..secretbox import SecretBox
 from .models import OperatorSession
 
 ROLES = ("operator", "admin")
@@ -38,6 +40,7 @@ class Account:
     role: str
     active: bool
     has_password: bool
+    totp: bool
     api_keys: int
     created_at: datetime
 
@@ -70,6 +73,7 @@ class OperatorAccounts:
                 role=op.role,
                 active=op.active,
                 has_password=op.password_hash is not None,
+                totp=op.totp_secret_sealed is not None,
                 api_keys=int(n),
                 created_at=op.created_at,
             )
@@ -125,6 +129,24 @@ class OperatorAccounts:
         op.password_hash = hash_password(password)
         ended = await self._revoke_sessions(op)
         await self._record("operator.password_reset", op, reason=reason, sessions_ended=ended)
+        return op
+
+    async def enable_totp(self, name_or_id: str, box: SecretBox, *, reason: str = "") -> str:
+        """A new TOTP secret for the account's dashboard logins (replacing any earlier one);
+        returns it, to be shown once (gateway.auth.totp.provisioning_uri)."""
+        await begin_write(self.session)
+        op = await self.get(name_or_id)
+        secret = totp.new_secret()
+        op.totp_secret_sealed, op.totp_last_step = box.seal(secret), None
+        await self._record("operator.totp_enabled", op, reason=reason)
+        return secret
+
+    async def disable_totp(self, name_or_id: str, *, reason: str = "") -> Operator:
+        await begin_write(self.session)
+        op = await self.get(name_or_id)
+        if op.totp_secret_sealed is not None:
+            op.totp_secret_sealed, op.totp_last_step = None, None
+            await self._record("operator.totp_disabled", op, reason=reason)
         return op
 
     # --- rules and records -------------------------------------------------------------------

@@ -52,6 +52,7 @@ def list_command(as_json: JsonFlag = False) -> None:
             say("vai trò", "role"),
             say("hoạt động", "active"),
             say("mật khẩu", "password"),
+            say("2 lớp", "2FA"),
             say("khóa API", "API keys"),
             say("tạo lúc", "created"),
         ),
@@ -62,6 +63,7 @@ def list_command(as_json: JsonFlag = False) -> None:
                 a.role,
                 yes if a.active else no,
                 yes if a.has_password else no,
+                yes if a.totp else no,
                 a.api_keys,
                 show_time(a.created_at),
             )
@@ -130,3 +132,36 @@ def reset_password_command(
 
     _change(work)
     typer.echo(say(f"đã đặt lại mật khẩu của {name}", f"password of {name} reset"), err=True)
+
+
+@operators_app.command("totp")
+def totp_command(
+    name: str,
+    off: Annotated[bool, typer.Option("--off", help="remove the second factor")] = False,
+    reason: Reason = "",
+) -> None:
+    """Require an authenticator code at the account's dashboard logins: prints the otpauth://
+    URI (for the app, as text or QR code) and the secret, once. A new call replaces the secret;
+    --off removes the second factor."""
+    from ..auth.totp import provisioning_uri
+
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> str | None:
+        accounts = OperatorAccounts(session, _actor())
+        if off:
+            await accounts.disable_totp(name, reason=reason)
+            return None
+        return await accounts.enable_totp(name, settings.secret_box(), reason=reason)
+
+    try:
+        secret = run_in_session(settings, work)
+    except GatewayError as exc:
+        raise _fail(exc) from None
+    if secret is None:
+        typer.echo(say(f"{name}: đã tắt xác thực 2 lớp", f"{name}: two-factor removed"), err=True)
+        return
+    typer.echo(provisioning_uri(secret, name))
+    typer.echo(
+        say(f"khóa bí mật: {secret} (chỉ hiện một lần)", f"secret: {secret} (shown once)"), err=True
+    )

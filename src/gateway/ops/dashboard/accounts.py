@@ -19,6 +19,11 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 LABELS: dict[str, tuple[str, str]] = {
     "nav.accounts": ("Tài khoản", "Accounts"),
+    "login.code": (
+        "Mã xác thực 6 số (nếu tài khoản đã bật)",
+        "6-digit authenticator code (if enabled for the account)",
+    ),
+    "acc.totp": ("Xác thực 2 lớp", "Two-factor"),
     "acc.title": ("Tài khoản vận hành", "Operator accounts"),
     "acc.username": ("Tên đăng nhập", "User name"),
     "acc.role": ("Vai trò", "Role"),

@@ -317,6 +317,7 @@ async def login(
     password: Annotated[str, Form()] = "",
     csrf_token: CsrfField = "",
     next: Annotated[str, Form()] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
 ):
     if not same_secret(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_form(request, next, "login.csrf", 403)
@@ -329,6 +330,7 @@ async def login(
             password,
             ip=client,
             user_agent=request.headers.get("user-agent"),
+            code=code,
         )
     except LoginRefused as refused:
         status = 429 if refused.reason == "locked" else 401

@@ -207,3 +207,17 @@ def test_required_options_are_marked_in_help() -> None:
         assert "required" in line
     missing = run("deliveries", "cancel", "some-id")
     assert missing.exit_code == 2 and "--reason" in missing.output
+
+
+def test_one_language_per_output(cli_env) -> None:
+    vi = run("agencies", "import", "--example")
+    assert "cơ quan:" in vi.output and "thêm mới" in vi.output and "push secret" not in vi.output
+    en = run("--lang", "en", "agencies", "import", "--example")
+    assert "agencies:" in en.output and "updated" in en.output and "cơ quan" not in en.output
+    assert "have no push secret yet" in en.output
+    assert run("--lang", "en", "deliveries", "list").stdout.strip().endswith("0 deliveries")
+    assert run("deliveries", "list").stdout.strip().endswith("0 bản gửi")
+    created = run("--lang", "en", "systems", "create", "qlvb", "--agency", "000.00.13.H99")
+    assert "API key (shown once)" in " ".join(created.stderr.split())
+    refused = run("--lang", "en", "agencies", "push-secret", "000.00.00.H99")
+    assert refused.exit_code == 1 and refused.stderr.startswith("VALIDATION_FAILED:")

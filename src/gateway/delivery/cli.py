@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
 from ..db import Database, run_in_session, show_time
 from ..errors import GatewayError
@@ -61,10 +62,15 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
         try:
             await runtime.start()
         except Exception as exc:
-            err.print(f"[red]cannot start[/red]: {exc}")
+            err.print(f"[red]{say('không khởi động được', 'cannot start')}[/red]: {exc}")
             return 1
         what = " and ".join(n for n, on in (("relay", relay), ("worker", worker)) if on)
-        err.print(f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it")
+        err.print(
+            say(
+                f"gateway {what} đang chạy (hàng đợi {runtime.queue.name}); SIGTERM để dừng",
+                f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it",
+            )
+        )
         # this process's delivery events are chained even when no server runs
         async with background_chainer(db, settings.audit_chain_interval):
             await runtime.wait()
@@ -73,7 +79,7 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
         remove()
         await db.dispose()
     if runtime.fatal:
-        err.print(f"[red]stopped[/red]: {runtime.fatal}")
+        err.print(f"[red]{say('đã dừng', 'stopped')}[/red]: {runtime.fatal}")
         return 1
     return 0
 
@@ -98,13 +104,16 @@ def worker_command(
     available. Run any number on RabbitMQ (on the SQLite database queue: only the server's).
     SIGTERM finishes or returns the jobs in flight."""
     if concurrency is not None and concurrency < 1:
-        raise typer.BadParameter("--concurrency must be at least 1")
+        raise typer.BadParameter(
+            say("--concurrency phải ít nhất là 1", "--concurrency must be at least 1")
+        )
     _logging(log_level)
     raise typer.Exit(asyncio.run(_run(relay=False, worker=True, concurrency=concurrency)))
 
 
 def _fail(exc: GatewayError) -> typer.Exit:
-    err.print(f"[red]{exc.code}[/red]: {exc.message}")
+    body = exc.body(language())["error"]
+    err.print(f"[red]{body['code']}[/red]: {body['message']}")
     return typer.Exit(code=1)
 
 
@@ -134,7 +143,7 @@ def list_command(
         ],
         whole=("delivery", "recipient", "updated"),
     )
-    console.print(f"{len(rows)} deliveries")
+    console.print(say(f"{len(rows)} bản gửi", f"{len(rows)} deliveries"))
 
 
 @deliveries_app.command("resend")
@@ -149,9 +158,14 @@ def resend_command(
     from .service import DeliveryAdmin
 
     if bool(ids) == bool(agency):
-        raise typer.BadParameter("give delivery IDs or --agency (not both)")
+        raise typer.BadParameter(
+            say(
+                "cho mã bản gửi hoặc --agency (không cả hai)",
+                "give delivery IDs or --agency (not both)",
+            )
+        )
     if not reason.strip():
-        raise typer.BadParameter("--reason is required")
+        raise typer.BadParameter(say("cần --reason", "--reason is required"))
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await DeliveryAdmin(session, _actor()).resend(ids, agency=agency, reason=reason)
@@ -162,7 +176,7 @@ def resend_command(
         raise _fail(exc) from None
     for i in resent:
         console.print(i)
-    console.print(f"resent {len(resent)} deliveries")
+    console.print(say(f"đã gửi lại {len(resent)} bản", f"resent {len(resent)} deliveries"))
 
 
 @deliveries_app.command("cancel")
@@ -174,7 +188,7 @@ def cancel_command(
     from .service import DeliveryAdmin
 
     if not reason.strip():
-        raise typer.BadParameter("--reason is required")
+        raise typer.BadParameter(say("cần --reason", "--reason is required"))
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await DeliveryAdmin(session, _actor()).cancel(delivery_id, reason=reason)

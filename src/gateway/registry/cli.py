@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
 from ..db import run_in_session
 from ..errors import GatewayError, ValidationFailed
@@ -40,7 +41,8 @@ def _actor() -> str:
 
 
 def _fail(exc: GatewayError) -> typer.Exit:
-    err.print(f"[red]{exc.code}[/red]: {exc.message}")
+    body = exc.body(language())["error"]
+    err.print(f"[red]{body['code']}[/red]: {body['message']}")
     for f in exc.findings or []:
         err.print(f"  - {f.get('path') or ''}: {f.get('message')}")
     return typer.Exit(code=1)
@@ -65,7 +67,7 @@ def import_command(
 ) -> None:
     """Create or update agencies from a file (upsert by code; all or nothing)."""
     if (file is None) == (not example):
-        raise typer.BadParameter("give a FILE or --example")
+        raise typer.BadParameter(say("cho một FILE hoặc --example", "give a FILE or --example"))
     data = example_registry() if example else file.read_bytes()  # type: ignore[union-attr]
     try:
         rows = parse_import(data, fmt)
@@ -73,7 +75,7 @@ def import_command(
         raise _fail(exc) from None
 
     with Progress(
-        TextColumn("[bold]Nhập danh bạ"),
+        TextColumn(f"[bold]{say('Nhập danh bạ', 'Importing the registry')}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -91,12 +93,21 @@ def import_command(
             result = run_in_session(get_settings(), work)
         except GatewayError as exc:
             raise _fail(exc) from None
-    console.print(f"{result.total} cơ quan: {result.created} thêm mới, {result.updated} cập nhật")
+    console.print(
+        say(
+            f"{result.total} cơ quan: {result.created} thêm mới, {result.updated} cập nhật",
+            f"{result.total} agencies: {result.created} created, {result.updated} updated",
+        )
+    )
     missing = run_in_session(get_settings(), _push_agencies_without_secret)
     if missing:
         console.print(
-            f"{len(missing)} push-mode agencies have no push secret yet (their copies cannot be "
-            "pushed): run `gateway agencies push-secret --missing`"
+            say(
+                f"{len(missing)} cơ quan nhận kiểu push chưa có khóa push (chưa đẩy được bản "
+                "gửi): chạy `gateway agencies push-secret --missing`",
+                f"{len(missing)} push-mode agencies have no push secret yet (their copies cannot "
+                "be pushed): run `gateway agencies push-secret --missing`",
+            )
         )
 
 
@@ -129,7 +140,9 @@ def push_secret_command(
     from ..delivery.secrets import rotate_push_secret
 
     if not codes and not missing:
-        raise typer.BadParameter("give agency codes or --missing")
+        raise typer.BadParameter(
+            say("cho mã cơ quan hoặc --missing", "give agency codes or --missing")
+        )
     settings = get_settings()
 
     async def work(session: AsyncSession) -> list[tuple[str, str]]:
@@ -152,7 +165,12 @@ def push_secret_command(
         raise _fail(exc) from None
     for code, secret in issued:
         typer.echo(f"{code}\t{secret}")
-    err.print(f"{len(issued)} push secrets issued; they are not shown again")
+    err.print(
+        say(
+            f"đã cấp {len(issued)} khóa push; chúng không được hiện lại",
+            f"{len(issued)} push secrets issued; they are not shown again",
+        )
+    )
 
 
 @agencies_app.command("list")
@@ -254,7 +272,12 @@ def create_system_command(
         system_id, key = run_in_session(get_settings(), work)
     except GatewayError as exc:
         raise _fail(exc) from None
-    err.print(f"system {name} ({system_id}) for {', '.join(agency)}. API key (shown once):")
+    err.print(
+        say(
+            f"hệ thống {name} ({system_id}) cho {', '.join(agency)}. Khóa API (chỉ hiện một lần):",
+            f"system {name} ({system_id}) for {', '.join(agency)}. API key (shown once):",
+        )
+    )
     print(key)
 
 
@@ -310,7 +333,9 @@ def create_operator_command(
 ) -> None:
     """Create an operator account; prints its API key once."""
     secret = (
-        typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True) if password else None
+        typer.prompt(say("Mật khẩu", "Password"), hide_input=True, confirmation_prompt=True)
+        if password
+        else None
     )
 
     async def work(session: AsyncSession):
@@ -321,5 +346,10 @@ def create_operator_command(
         key = run_in_session(get_settings(), work)
     except GatewayError as exc:
         raise _fail(exc) from None
-    err.print(f"operator {name} ({role}). API key (shown once):")
+    err.print(
+        say(
+            f"người vận hành {name} ({role}). Khóa API (chỉ hiện một lần):",
+            f"operator {name} ({role}). API key (shown once):",
+        )
+    )
     print(key)

@@ -221,3 +221,11 @@ def test_one_language_per_output(cli_env) -> None:
     assert "API key (shown once)" in " ".join(created.stderr.split())
     refused = run("--lang", "en", "agencies", "push-secret", "000.00.00.H99")
     assert refused.exit_code == 1 and refused.stderr.startswith("VALIDATION_FAILED:")
+
+
+def test_serve_start_up_failure_is_one_line(cli_env, monkeypatch) -> None:
+    monkeypatch.setenv("GATEWAY_BOOTSTRAP_ADMIN_KEY", "gw_short")  # refused by the app's start
+    result = run("serve", "--port", "0")
+    assert result.exit_code == 3
+    assert "Cấu hình sai: GATEWAY_BOOTSTRAP_ADMIN_KEY needs at least 32" in result.stderr
+    assert "Traceback" not in result.output

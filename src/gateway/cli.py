@@ -11,6 +11,7 @@ import typer
 from . import __version__
 from .cli_group import LazyCommand, LazyGatewayGroup
 from .cli_lang import LANGUAGES, choose
+from .cli_problems import set_debugging
 
 LazyGatewayGroup.lazy = {
     "validate": LazyCommand(
@@ -111,6 +112,7 @@ def main(
     if lang is not None and lang.strip().lower()[:2] not in LANGUAGES:
         raise typer.BadParameter(f"{lang!r}: use {' or '.join(LANGUAGES)}", param_hint="--lang")
     choose(lang)
+    set_debugging(debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

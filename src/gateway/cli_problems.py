@@ -13,6 +13,16 @@ from collections.abc import Callable
 from .plain_words import describe
 
 Explainer = Callable[[BaseException, str], str | None]
+_debug = False  # `gateway --debug …`: tracebacks wanted
+
+
+def set_debugging(on: bool) -> None:
+    global _debug
+    _debug = on
+
+
+def debugging() -> bool:
+    return _debug
 
 
 def _say(lang: str, vi: str, en: str) -> str:
@@ -69,12 +79,16 @@ def _settings_invalid(exc: BaseException, lang: str) -> str | None:
 
 
 def _refused_settings(exc: BaseException, lang: str) -> str | None:
-    if type(exc) is ValueError and str(exc).startswith("refusing"):
+    if type(exc) is not ValueError:
+        return None
+    if str(exc).startswith("refusing"):
         return _say(
             lang,
             f"Cấu hình chưa an toàn cho môi trường production: {exc}.",
             f"Configuration not safe for production: {exc}.",
         )
+    if "GATEWAY_" in str(exc):  # a check that names the setting it refuses
+        return _say(lang, f"Cấu hình sai: {exc}.", f"Invalid configuration: {exc}.")
     return None
 
 

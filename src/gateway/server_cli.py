@@ -39,8 +39,10 @@ def serve_command(
 
     import uvicorn
 
+    from .cli_problems import debugging
     from .listen import listening_socket
     from .ops.logging import configure_logging
+    from .startup_failure import ExplainStartupFailure
 
     settings = get_settings()
     # one log handler for everything: GATEWAY_LOG_FORMAT=json gives JSON lines with request_id
@@ -49,10 +51,12 @@ def serve_command(
     url = settings.effective_database_url
     if workers > 1 and url.startswith("sqlite"):
         raise typer.BadParameter("--workers > 1 needs PostgreSQL (SQLite has one writer)")
-    bind_host, bind_port = host or settings.host, port or settings.port
+    bind_host = host or settings.host
+    bind_port = settings.port if port is None else port  # --port 0: any free port
     # the port first: on a busy port nothing may be migrated or started (on SQLite a second
     # server would be a second queue consumer, which must never happen)
     sock = listening_socket(bind_host, bind_port)
+    bind_port = sock.getsockname()[1]
     try:
         settings = _database_ready(settings)
         typer.echo(
@@ -65,7 +69,10 @@ def serve_command(
         if workers == 1:
             from .app import create_app
 
-            server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
+            app = create_app(settings)
+            if not debugging():
+                app = ExplainStartupFailure(app)  # one line, not a traceback, if start-up fails
+            server = uvicorn.Server(uvicorn.Config(app, **options))
             server.run(sockets=[sock])
             if not server.started:  # the app's start-up failed (uvicorn logged why)
                 raise typer.Exit(3)

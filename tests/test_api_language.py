@@ -103,3 +103,12 @@ async def test_english_messages_keep_the_vietnamese_detail(gw) -> None:
     assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     assert wrong_method.json()["error"]["message"] == "This HTTP method is not allowed on this path"
     assert "allow" in wrong_method.headers
+
+
+async def test_report_errors_follow_the_language(gw) -> None:
+    url = "/api/v1/admin/reports/monthly?month=10/2026"
+    vi = (await gw.http.get(url, headers=await gw.admin())).json()["error"]
+    assert vi["message"].startswith("tháng phải có dạng 2026-10")
+    en = (await gw.http.get(url, headers={**(await gw.admin()), **EN})).json()["error"]
+    assert en["message"].startswith("month must look like 2026-10")
+    assert "details" not in en  # a full translation: nothing left in Vietnamese

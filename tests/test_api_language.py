@@ -55,6 +55,9 @@ async def test_malformed_json_is_400_like_malformed_xml(gw) -> None:
     assert finding["path"] == "body" and "ký tự thứ" in finding["message"]
     assert error["request_id"] == r.headers["X-Request-Id"]
     assert await gw.count("agencies") == 0
+    spec = (await gw.http.get("/api/v1/openapi.json")).json()
+    documented = spec["paths"]["/api/v1/admin/agencies"]["post"]["responses"]["400"]
+    assert "MALFORMED_JSON" in documented["description"]
 
 
 async def test_field_details_in_plain_vietnamese_then_english(gw) -> None:

@@ -54,6 +54,8 @@ def install(app: FastAPI, api_prefix: str, *, dashboard: bool) -> None:
             swagger_favicon_url=f"{assets}/favicon-32x32.png",
         )
 
+    _document_malformed_json(app)
+
     links = [(docs_url, "docs"), (openapi_url, "spec")]
     if dashboard:
         links.append(("/dashboard/", "dashboard"))
@@ -73,3 +75,30 @@ def install(app: FastAPI, api_prefix: str, *, dashboard: bool) -> None:
             f"<h1>{escape(words['title'])}</h1><p>QCVN 102:2016 · {escape(__version__)}</p>"
             f"<ul>{items}</ul></body></html>"
         )
+
+
+def _document_malformed_json(app: FastAPI) -> None:
+    """Every operation with a JSON body may answer 400 MALFORMED_JSON (gateway.request_problems
+    turns a body that is not JSON into it): say so in the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = generate()
+        note = "The body is not well-formed JSON (code: `MALFORMED_JSON`)"
+        envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                body = operation.get("requestBody", {}).get("content", {})
+                if "application/json" not in body:
+                    continue
+                answers = operation.setdefault("responses", {})
+                if "400" in answers:
+                    answers["400"]["description"] += f"; {note}"
+                else:
+                    answers["400"] = {"description": note, "content": envelope}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -58,6 +58,24 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-at",
+        metavar="ISO_TIME",
+        help="run with the clock moved to this time (time-machine; it keeps ticking), e.g. "
+        "--clock-at 2027-07-15T12:30Z: no test may depend on today's date",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    when = config.getoption("--clock-at")
+    if when:
+        import time_machine
+
+        config._clock_travel = time_machine.travel(when, tick=True)  # type: ignore[attr-defined]
+        config._clock_travel.start()  # type: ignore[attr-defined]
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # probe the servers the tests will use (GATEWAY_TEST_*_URL), not a fixed local port
     if item.get_closest_marker("postgres"):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .cli_lang import say
 from .settings import Settings, get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -18,7 +19,8 @@ def upgrade_command(revision: str = "head") -> None:
 
     settings = get_settings()
     upgrade_blocking(settings, revision)
-    typer.echo(f"database at {revision}: {_safe_url(settings.effective_database_url)}")
+    url = _safe_url(settings.effective_database_url)
+    typer.echo(say(f"cơ sở dữ liệu ở {revision}: {url}", f"database at {revision}: {url}"))
 
 
 def serve_command(
@@ -50,7 +52,12 @@ def serve_command(
     configure_logging(settings.log_format, log_level)
     url = settings.effective_database_url
     if workers > 1 and url.startswith("sqlite"):
-        raise typer.BadParameter("--workers > 1 needs PostgreSQL (SQLite has one writer)")
+        raise typer.BadParameter(
+            say(
+                "--workers > 1 cần PostgreSQL (SQLite chỉ có một tiến trình ghi)",
+                "--workers > 1 needs PostgreSQL (SQLite has one writer)",
+            )
+        )
     bind_host = host or settings.host
     bind_port = settings.port if port is None else port  # --port 0: any free port
     # the port first: on a busy port nothing may be migrated or started (on SQLite a second
@@ -59,9 +66,14 @@ def serve_command(
     bind_port = sock.getsockname()[1]
     try:
         settings = _database_ready(settings)
+        where = f"http://{bind_host}:{bind_port}/"
         typer.echo(
-            f"gateway on http://{bind_host}:{bind_port}/ (API /api/v1, docs /api/v1/docs), "
-            f"database {_safe_url(url)}, {workers} process(es)",
+            say(
+                f"gateway tại {where} (API /api/v1, tài liệu /api/v1/docs), cơ sở dữ liệu "
+                f"{_safe_url(url)}, {workers} tiến trình",
+                f"gateway on {where} (API /api/v1, docs /api/v1/docs), database "
+                f"{_safe_url(url)}, {workers} process(es)",
+            ),
             err=True,
         )
         options = {"log_level": log_level, "log_config": None, "access_log": False}

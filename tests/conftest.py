@@ -51,11 +51,37 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(reason)
 
 
+def _host_port(url: str, default_port: int) -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-at",
+        metavar="ISO_TIME",
+        help="run with the clock moved to this time (time-machine; it keeps ticking), e.g. "
+        "--clock-at 2027-07-15T12:30Z: no test may depend on today's date",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    when = config.getoption("--clock-at")
+    if when:
+        import time_machine
+
+        config._clock_travel = time_machine.travel(when, tick=True)  # type: ignore[attr-defined]
+        config._clock_travel.start()  # type: ignore[attr-defined]
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    # probe the servers the tests will use (GATEWAY_TEST_*_URL), not a fixed local port
     if item.get_closest_marker("postgres"):
-        require_service("PostgreSQL", "127.0.0.1", 5432)
+        require_service("PostgreSQL", *_host_port(POSTGRES_URL, 5432))
     if item.get_closest_marker("rabbitmq"):
-        require_service("RabbitMQ", "127.0.0.1", 5672)
+        require_service("RabbitMQ", *_host_port(RABBITMQ_URL, 5672))
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from .axis.connector import run_connector
 from .db import Database, utcnow
 from .delivery import routes as delivery_routes
 from .delivery.runtime import start_delivery
-from .ops import observe
+from .ops import account_routes, api_docs, observe
 from .ops.dashboard.routes import install as install_dashboard
 from .ops.health import router as health_router
 from .ops.logging import RequestContextMiddleware
@@ -45,7 +45,9 @@ send edXML packages (QCVN 102:2016), poll their inbox, fetch and acknowledge pac
 each package's timeline.
 
 Authenticate with an API key: `Authorization: Bearer gw_…` (or `X-API-Key: gw_…`).
-Every error has the same shape: `{"error": {"code", "message", "findings"?, "details"?}}`.
+Every error has the same shape:
+`{"error": {"code", "message", "request_id", "findings"?, "details"?}}`; messages are
+Vietnamese, or English with `Accept-Language: en`.
 Times are shown in Vietnam time with their offset (stored in UTC).
 """
 
@@ -100,7 +102,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served from the packaged assets by gateway.ops.api_docs
         redoc_url=None,
     )
     app.state.settings = settings
@@ -131,8 +133,10 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.include_router(health_router)
     app.include_router(metrics_router)
     api.include_router(report_router)
+    api.include_router(account_routes.router)  # /admin/operators (gateway.ops.accounts)
     if settings.dashboard_enabled:
         install_dashboard(app)  # /dashboard: operators' pages (gateway.ops.dashboard)
     axis_routes.install(app, api)  # gateway.axis: the VXP (SDK) face and its admin API
+    api_docs.install(app, API_PREFIX, dashboard=settings.dashboard_enabled)  # /api/v1/docs and /
     app.include_router(api)
     return app

@@ -1,49 +1,118 @@
-"""The `gateway` command line. Each capability contributes its own sub-commands here."""
+"""The `gateway` command line. Each capability contributes its own sub-commands here, by
+name and summary: the module behind one is imported only when it runs (gateway.cli_group), so
+`gateway --help` answers at once."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from .archive.cli import archive_app
-from .audit.cli import audit_app
-from .axis.cli import axis_app, connector_command
-from .delivery.cli import deliveries_app, relay_command, worker_command
-from .edxml.cli import validate_command
-from .ops.backup_cli import backup_app
-from .ops.report_cli import report_app
-from .registry.cli import agencies_app, operators_app, systems_app
-from .server_cli import db_app, serve_command
-from .trust.cli import keys_app
+from . import __version__
+from .cli_group import LazyCommand, LazyGatewayGroup
+from .cli_lang import LANGUAGES, choose
+from .cli_problems import set_debugging
+
+LazyGatewayGroup.lazy = {
+    "validate": LazyCommand(
+        "gateway.edxml.cli:validate_command",
+        "Validate edXML packages (QCVN 102:2016): structure, codes, dates, attachments.",
+    ),
+    "serve": LazyCommand(
+        "gateway.server_cli:serve_command",
+        "Run the gateway service (embedded SQLite by default; migrates on start).",
+    ),
+    "db": LazyCommand("gateway.server_cli:db_app", "Database schema."),
+    "agencies": LazyCommand(
+        "gateway.registry.cli:agencies_app", "Agency registry (danh bạ cơ quan)."
+    ),
+    "systems": LazyCommand(
+        "gateway.registry.cli:systems_app", "Agency systems and their API keys."
+    ),
+    "operators": LazyCommand(  # create: gateway.registry.cli; the rest: gateway.ops.accounts_cli
+        "gateway.ops.accounts_cli:operators_app",
+        "Operator accounts: create, list, disable/enable, role, reset password.",
+    ),
+    "audit": LazyCommand("gateway.audit.cli:audit_app", "The hash-chained audit log."),
+    "axis": LazyCommand(
+        "gateway.axis.cli:axis_app",
+        "National axis (VXP): SDK client credentials, registry sync from upstream.",
+    ),
+    "connector": LazyCommand(
+        "gateway.axis.cli:connector_command",
+        "Run the national connector alone: forward upward, poll downward, sync the registry.",
+    ),
+    "keys": LazyCommand(
+        "gateway.trust.cli:keys_app", "The gateway's own signing key and certificate."
+    ),
+    "relay": LazyCommand(
+        "gateway.delivery.cli:relay_command",
+        "Publish committed outbox rows to the delivery queue (RabbitMQ or the database queue).",
+    ),
+    "worker": LazyCommand(
+        "gateway.delivery.cli:worker_command",
+        "Deliver jobs: push to push-mode agencies, make poll-mode copies available.",
+    ),
+    "deliveries": LazyCommand(
+        "gateway.delivery.cli:deliveries_app", "Deliveries: list, resend failed ones, cancel."
+    ),
+    "archive": LazyCommand(
+        "gateway.archive.cli:archive_app",
+        "Hand-off to the historical archive: export signed bundles, verify them, prune.",
+    ),
+    "report": LazyCommand(  # `gateway report monthly --month 2026-10`
+        "gateway.ops.report_cli:report_app", "Reports for the provincial People's Committee."
+    ),
+    "backup": LazyCommand(
+        "gateway.ops.backup_cli:backup_app.backup",
+        "Back the database up while the gateway runs (online; with a checksum manifest).",
+    ),
+    "restore": LazyCommand(
+        "gateway.ops.backup_cli:backup_app.restore",
+        "Replace the database with a backup (the gateway stopped).",
+    ),
+}
 
 app = typer.Typer(
     name="gateway",
+    cls=LazyGatewayGroup,
     help="Provincial document-interchange gateway (trục liên thông văn bản, QCVN 102:2016).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"gateway {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On a failure, show the Python traceback.")
+    ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="GATEWAY_LANG",
+            help=f"Language of messages: {' or '.join(LANGUAGES)} (default vi).",
+        ),
+    ] = None,
+) -> None:
     """Provincial document-interchange gateway (trục liên thông văn bản, QCVN 102:2016)."""
-
-
-app.command("validate")(validate_command)
-app.command("serve")(serve_command)
-app.add_typer(db_app, name="db")
-app.add_typer(agencies_app, name="agencies")
-app.add_typer(systems_app, name="systems")
-app.add_typer(operators_app, name="operators")
-app.add_typer(audit_app, name="audit")
-app.add_typer(axis_app, name="axis")
-app.command("connector")(connector_command)
-app.add_typer(keys_app, name="keys", help="The gateway's own signing key and certificate.")
-app.command("relay")(relay_command)
-app.command("worker")(worker_command)
-app.add_typer(deliveries_app, name="deliveries")
-app.add_typer(archive_app, name="archive")
-app.add_typer(report_app, name="report")  # `gateway report monthly --month 2026-10`
-app.add_typer(backup_app)  # `gateway backup` and `gateway restore`
+    if lang is not None and lang.strip().lower()[:2] not in LANGUAGES:
+        raise typer.BadParameter(f"{lang!r}: use {' or '.join(LANGUAGES)}", param_hint="--lang")
+    choose(lang)
+    set_debugging(debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,8 +3,11 @@ rendered as one JSON envelope:
 
     {"error": {"code": "VALIDATION_FAILED", "message": "…", "findings": [...], "details": {...}}}
 
-`code` is stable (clients switch on it); `message` is for people, in Vietnamese. Endpoints list
-the errors they can raise with `responses(...)` so the OpenAPI document is complete.
+`code` is stable (clients switch on it); `message` is for people: Vietnamese, or English when
+the request's Accept-Language prefers it (the raiser's `en=` text, else the class's English
+`description`; a Vietnamese-only detail then moves to `details.message_vi`). `request_id` (also
+the X-Request-Id header) names the request in the gateway's logs. Endpoints list the errors they
+can raise with `responses(...)` so the OpenAPI document is complete.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .api_language import negotiate
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,7 @@ class FindingOut(BaseModel):
 class ErrorBody(BaseModel):
     code: str = Field(examples=["VALIDATION_FAILED"])
     message: str
+    request_id: str | None = Field(default=None, description="as in the X-Request-Id header")
     findings: list[FindingOut] | None = None
     details: dict[str, Any] | None = None
 
@@ -54,19 +60,29 @@ class GatewayError(Exception):
         findings: list[dict[str, Any]] | None = None,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        en: str | None = None,
     ):
         self.message = message or self.default_message
+        self.message_en = en
+        self.custom_message = message is not None
         self.findings = findings
         self.details = details
         self.headers = headers
         super().__init__(self.message)
 
-    def body(self) -> dict[str, Any]:
+    def body(self, lang: str = "vi", request_id: str | None = None) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
+        details = self.details
+        if lang == "en":
+            error["message"] = self.message_en or self.description
+            if self.custom_message and not self.message_en:  # keep the specifics, labelled
+                details = {**(details or {}), "message_vi": self.message}
+        if request_id:
+            error["request_id"] = request_id
         if self.findings is not None:
             error["findings"] = self.findings
-        if self.details is not None:
-            error["details"] = self.details
+        if details is not None:
+            error["details"] = details
         return {"error": error}
 
 
@@ -75,6 +91,20 @@ class BadRequest(GatewayError):
     code = "BAD_REQUEST"
     default_message = "Yêu cầu không hợp lệ"
     description = "Bad request"
+
+
+class MethodNotAllowed(GatewayError):
+    status_code = 405
+    code = "METHOD_NOT_ALLOWED"
+    default_message = "Phương thức không được hỗ trợ"
+    description = "This HTTP method is not allowed on this path"
+
+
+class MalformedJson(GatewayError):
+    status_code = 400
+    code = "MALFORMED_JSON"
+    default_message = "Nội dung không phải JSON hợp lệ (không đúng cú pháp)"
+    description = "The body is not well-formed JSON (findings say where)"
 
 
 class MalformedXml(GatewayError):
@@ -201,6 +231,7 @@ def is_unavailable(exc: BaseException) -> bool:
 # All classes, for OpenAPI and documentation.
 ALL_ERRORS: tuple[type[GatewayError], ...] = (
     BadRequest,
+    MalformedJson,
     MalformedXml,
     Unauthenticated,
     Forbidden,
@@ -236,57 +267,57 @@ def responses(*errors: type[GatewayError]) -> dict[int | str, dict[str, Any]]:
 COMMON = (ValidationFailed,)
 
 
+def render(request: Request, err: GatewayError) -> JSONResponse:
+    """The envelope in the caller's language, with the request's id."""
+    body = err.body(negotiate(request.headers.get("accept-language")), _request_id(request))
+    return JSONResponse(body, status_code=err.status_code, headers=err.headers)
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")  # gateway.ops.logging sets it
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that render every error as the envelope."""
 
     @app.exception_handler(GatewayError)
-    async def _gateway_error(_request: Request, exc: GatewayError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        return render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        findings = [
-            {
-                "code": "REQUEST_INVALID",
-                "severity": "error",
-                "message": str(e.get("msg", "")),
-                "path": "/".join(str(p) for p in e.get("loc", ())),
-                "line": None,
-            }
-            for e in exc.errors()
-        ]
-        err = ValidationFailed("Yêu cầu không hợp lệ", findings=findings)
-        return JSONResponse(err.body(), status_code=err.status_code)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from .request_problems import request_problem  # it builds on the classes above
+
+        lang = negotiate(request.headers.get("accept-language"))
+        return render(request, request_problem(exc.errors(), lang))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         mapping = {404: NotFound, 405: BadRequest, 413: PayloadTooLarge, 415: UnsupportedMediaType}
-        cls = mapping.get(exc.status_code)
+        cls = MethodNotAllowed if exc.status_code == 405 else mapping.get(exc.status_code)
         if cls is not None:
-            err: GatewayError = cls()
-            body = err.body()
-            if exc.status_code == 405:
-                body["error"]["code"] = "METHOD_NOT_ALLOWED"
-                body["error"]["message"] = "Phương thức không được hỗ trợ"
-        else:
-            body = {"error": {"code": f"HTTP_{exc.status_code}", "message": str(exc.detail)}}
+            response = render(request, cls())
+            response.headers.update(exc.headers or {})  # e.g. Allow on 405
+            return response
+        body = {"error": {"code": f"HTTP_{exc.status_code}", "message": str(exc.detail)}}
+        if rid := _request_id(request):
+            body["error"]["request_id"] = rid
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
-    def _server_error(exc: Exception) -> JSONResponse:
+    def _server_error(request: Request, exc: Exception) -> JSONResponse:
         if is_unavailable(exc):
             # the transaction did not commit, so nothing was accepted: say when to come back
             log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
-            err: GatewayError = ServiceUnavailable()
-            return JSONResponse(err.body(), status_code=err.status_code, headers=err.headers)
+            return render(request, ServiceUnavailable())
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse(InternalError().body(), status_code=500)
+        return render(request, InternalError())
 
     # Database and connection errors get their own handlers: those run inside the app and
     # answer cleanly, where the catch-all below (Starlette's outermost middleware) re-raises
     # after answering, so that uvicorn logs a traceback and drops the keep-alive connection.
     for transient in (DBAPIError, ConnectionError, TimeoutError):
-        app.add_exception_handler(transient, lambda _request, exc: _server_error(exc))
+        app.add_exception_handler(transient, _server_error)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        return _server_error(exc)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _server_error(request, exc)

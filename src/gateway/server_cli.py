@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .settings import get_settings
+from .cli_lang import say
+from .settings import Settings, get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -18,7 +19,8 @@ def upgrade_command(revision: str = "head") -> None:
 
     settings = get_settings()
     upgrade_blocking(settings, revision)
-    typer.echo(f"database at {revision}: {_safe_url(settings.effective_database_url)}")
+    url = _safe_url(settings.effective_database_url)
+    typer.echo(say(f"cơ sở dữ liệu ở {revision}: {url}", f"database at {revision}: {url}"))
 
 
 def serve_command(
@@ -39,8 +41,10 @@ def serve_command(
 
     import uvicorn
 
-    from .app import create_app
+    from .cli_problems import debugging
+    from .listen import listening_socket
     from .ops.logging import configure_logging
+    from .startup_failure import ExplainStartupFailure
 
     settings = get_settings()
     # one log handler for everything: GATEWAY_LOG_FORMAT=json gives JSON lines with request_id
@@ -48,29 +52,73 @@ def serve_command(
     configure_logging(settings.log_format, log_level)
     url = settings.effective_database_url
     if workers > 1 and url.startswith("sqlite"):
-        raise typer.BadParameter("--workers > 1 needs PostgreSQL (SQLite has one writer)")
-    typer.echo(
-        f"gateway on http://{host or settings.host}:{port or settings.port}/api/v1 "
-        f"(docs: /api/v1/docs), database {_safe_url(url)}, {workers} process(es)",
-        err=True,
-    )
-    options = {
-        "host": host or settings.host,
-        "port": port or settings.port,
-        "log_level": log_level,
-        "log_config": None,
-        "access_log": False,
-        "proxy_headers": False,
-    }
-    if workers == 1:
-        uvicorn.run(create_app(settings), **options)
-        return
-    if settings.auto_migrate:  # once, here, rather than racing in every process
-        from .db import upgrade_blocking
+        raise typer.BadParameter(
+            say(
+                "--workers > 1 cần PostgreSQL (SQLite chỉ có một tiến trình ghi)",
+                "--workers > 1 needs PostgreSQL (SQLite has one writer)",
+            )
+        )
+    bind_host = host or settings.host
+    bind_port = settings.port if port is None else port  # --port 0: any free port
+    # the port first: on a busy port nothing may be migrated or started (on SQLite a second
+    # server would be a second queue consumer, which must never happen)
+    sock = listening_socket(bind_host, bind_port)
+    bind_port = sock.getsockname()[1]
+    try:
+        settings = _database_ready(settings)
+        where = f"http://{bind_host}:{bind_port}/"
+        typer.echo(
+            say(
+                f"gateway tại {where} (API /api/v1, tài liệu /api/v1/docs), cơ sở dữ liệu "
+                f"{_safe_url(url)}, {workers} tiến trình",
+                f"gateway on {where} (API /api/v1, docs /api/v1/docs), database "
+                f"{_safe_url(url)}, {workers} process(es)",
+            ),
+            err=True,
+        )
+        options = {"log_level": log_level, "log_config": None, "access_log": False}
+        options["proxy_headers"] = False
+        if workers == 1:
+            from .app import create_app
 
-        upgrade_blocking(settings)
-        os.environ["GATEWAY_AUTO_MIGRATE"] = "false"
-    uvicorn.run("gateway.server_cli:asgi_app", factory=True, workers=workers, **options)
+            app = create_app(settings)
+            if not debugging():
+                app = ExplainStartupFailure(app)  # one line, not a traceback, if start-up fails
+            server = uvicorn.Server(uvicorn.Config(app, **options))
+            server.run(sockets=[sock])
+            if not server.started:  # the app's start-up failed (uvicorn logged why)
+                raise typer.Exit(3)
+            return
+        from uvicorn.supervisors import Multiprocess
+
+        os.environ["GATEWAY_AUTO_MIGRATE"] = "false"  # migrated once, above
+        config = uvicorn.Config(
+            "gateway.server_cli:asgi_app", factory=True, workers=workers, **options
+        )
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
+def _database_ready(settings: Settings) -> Settings:
+    """Migrate once, here, before the app starts (GATEWAY_AUTO_MIGRATE), or make sure the
+    database is already migrated; the app then starts without migrating."""
+    import asyncio
+
+    from .db import Database
+    from .migration_state import require_migrated
+
+    async def check() -> None:
+        db = Database(settings)
+        try:
+            if settings.auto_migrate:
+                await db.migrate()
+            await require_migrated(db.engine)
+        finally:
+            await db.dispose()
+
+    asyncio.run(check())
+    return settings.model_copy(update={"auto_migrate": False})
 
 
 def asgi_app():

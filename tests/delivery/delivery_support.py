@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import aio_pika
 import pytest
+from yarl import URL
 
 from gateway.delivery.broker import Broker
 from gateway.delivery.jobs import DeliveryJob
@@ -82,10 +83,12 @@ async def get_all(
 
 class TcpProxy:
     """127.0.0.1:<port> → the broker; `cut()` aborts every connection (like a broker restart),
-    `down`/`up` refuse new connections meanwhile."""
+    `down`/`up` refuse new connections meanwhile. Targets GATEWAY_TEST_RABBITMQ_URL's host, and
+    its `url` keeps that URL's credentials and vhost (a shared broker's "/" stays untouched)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 5672) -> None:
-        self.target = (host, port)
+    def __init__(self, broker_url: str = RABBITMQ_URL) -> None:
+        self.broker_url = URL(broker_url)
+        self.target = (self.broker_url.host or "127.0.0.1", self.broker_url.port or 5672)
         self.accepting = True
         self.server: asyncio.Server | None = None
         self.pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
@@ -99,7 +102,7 @@ class TcpProxy:
 
     @property
     def url(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        return str(self.broker_url.with_host("127.0.0.1").with_port(self.port))
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)

@@ -46,7 +46,7 @@ async def test_cli_list_resend_cancel(cli_env, tmp_path):
 
         r = await run("deliveries", "list", "--state", "failed")
         assert r.exit_code == 0, r.output
-        assert "2 deliveries" in r.output
+        assert "2 bản gửi" in r.output
         r = await run("deliveries", "resend", ids[0])
         assert r.exit_code != 0  # --reason is required
         r = await run("deliveries", "cancel", ids[1], "--reason", "agency asked to stop")
@@ -54,7 +54,7 @@ async def test_cli_list_resend_cancel(cli_env, tmp_path):
         ep.behaviour = healthy
         r = await run("deliveries", "resend", "--agency", H41, "--reason", "endpoint fixed")
         assert r.exit_code == 0, r.output
-        assert "resent 1 deliveries" in r.output and ids[0] in r.output
+        assert "đã gửi lại 1 bản" in r.output and ids[0] in r.output
         r = await run("deliveries", "resend", ids[1], "--reason", "cancelled ones stay cancelled")
         assert r.exit_code == 1
 

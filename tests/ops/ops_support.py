@@ -64,7 +64,12 @@ def csrf_of(html: str) -> str:
 
 
 async def login(
-    http: httpx.AsyncClient, name: str, password: str = PASSWORD, *, next_path: str = ""
+    http: httpx.AsyncClient,
+    name: str,
+    password: str = PASSWORD,
+    *,
+    next_path: str = "",
+    code: str = "",
 ) -> httpx.Response:
     page = await http.get("/dashboard/login")
     assert page.status_code == 200, page.text
@@ -73,6 +78,7 @@ async def login(
         "password": password,
         "csrf_token": csrf_of(page.text),
         "next": next_path,
+        "code": code,
     }
     return await http.post("/dashboard/login", data=form)
 

@@ -265,3 +265,76 @@ def test_operator_finds_a_package_and_resends_a_dead_letter(
                 page.screenshot(path=str(ROOT / "docs" / "dashboard.png"), full_page=True)
         finally:
             context.close()
+
+
+def test_admin_manages_operator_accounts(
+    browser: Any, sqlite_template: Path, tmp_path: Path
+) -> None:
+    """An admin disables an operator, is refused a weak password for it, sets a strong one
+    and enables it again; the operator then logs in with the new password."""
+    from gateway.app import create_app
+    from gateway.settings import Settings
+
+    db_path = tmp_path / "gateway.sqlite3"
+    shutil.copy(sqlite_template, db_path)
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{db_path}", auto_migrate=False
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _make_admin(settings)).result()  # "lan", admin
+        pool.submit(asyncio.run, _make_operator(settings, "minh")).result()
+    new_password = "ngọn-đèn-biển-sáng-xa-9"
+    with ThreadedServer(create_app(settings), lifespan="on") as gw:
+        base = gw.base_url
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(f"{base}/dashboard/login")
+            page.fill("input[name=username]", "lan")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit].primary")
+            page.wait_for_url(f"{base}/dashboard/")
+            page.click("nav >> text=Tài khoản")
+            minh = page.locator('#accounts tr[data-account="minh"]')
+            minh.locator("form.account-active input[name=reason]").fill("Nghỉ phép dài ngày")
+            minh.locator("form.account-active button").click()
+            page.wait_for_selector(".flash.ok")
+            assert "đã khóa" in minh.inner_text()
+
+            minh.locator("form.account-password input[name=password]").fill("123456789012")
+            minh.locator("form.account-password button").click()
+            page.wait_for_selector(".flash.error")
+            assert "12 ký tự" in page.locator(".flash.error").inner_text()
+
+            minh.locator("form.account-password input[name=password]").fill(new_password)
+            minh.locator("form.account-password button").click()
+            page.wait_for_selector(".flash.ok")
+            minh.locator("form.account-active button").click()  # enable again
+            page.wait_for_selector(".flash.ok")
+            assert "hoạt động" in minh.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "10-accounts.png"), full_page=True)
+
+            page.click("form.inline button.link")  # log out
+            page.wait_for_url(f"{base}/dashboard/login")
+            page.fill("input[name=username]", "minh")
+            page.fill("input[name=password]", new_password)
+            page.click("button[type=submit].primary")
+            page.wait_for_url(f"{base}/dashboard/")
+            assert page.locator("nav >> text=Tài khoản").count() == 0  # not an admin
+        finally:
+            context.close()
+
+
+async def _make_operator(settings: Any, name: str) -> None:
+    from gateway.db import Database
+    from gateway.registry.service import RegistryService
+
+    db = Database(settings)
+    try:
+        async with db.sessionmaker() as session:
+            await RegistryService(session, "test").create_operator(name, "operator", PASSWORD)
+            await session.commit()
+    finally:
+        await db.dispose()

@@ -30,7 +30,7 @@ def issued(output: str) -> dict[str, str]:
 def test_push_secrets_for_imported_agencies(cli_env):
     r = run("agencies", "import", "--example")
     assert r.exit_code == 0, r.output
-    assert "no push secret yet" in r.output and "push-secret --missing" in r.output
+    assert "chưa có khóa push" in r.output and "push-secret --missing" in r.output
     assert sealed(cli_env, SO_TTTT) is None
 
     r = run("agencies", "push-secret", "--missing")
@@ -42,7 +42,7 @@ def test_push_secrets_for_imported_agencies(cli_env):
 
     # nothing left to issue; a re-import says nothing about secrets any more
     assert issued(run("agencies", "push-secret", "--missing").stdout) == {}
-    assert "no push secret" not in run("agencies", "import", "--example").output
+    assert "khóa push" not in run("agencies", "import", "--example").output
 
     # rotation replaces the secret
     r = run("agencies", "push-secret", SO_TTTT)

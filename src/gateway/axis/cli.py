@@ -185,6 +185,10 @@ def connector_command() -> None:
         try:
             if settings.auto_migrate:
                 await db.migrate()
+            else:
+                from ..migration_state import require_migrated
+
+                await require_migrated(db.engine)
             ctx = AxisContext(
                 db=db,
                 settings=settings,

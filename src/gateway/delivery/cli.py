@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from ..cli_lang import language, say
+from ..cli_output import JsonFlag, print_json, print_table
 from ..db import Database, run_in_session, show_time
 from ..errors import GatewayError
 from ..settings import get_settings
@@ -40,11 +41,17 @@ def _logging(level: str) -> None:
 
 async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
     from ..audit.chainer import background_chainer
+    from ..migration_state import require_migrated
     from .runtime import DeliveryRuntime
     from .worker_runtime import install_signal_handlers
 
     settings = get_settings()
     db = Database(settings)
+    try:  # an unmigrated database: one clear line and exit, not an error every poll
+        await require_migrated(db.engine)
+    except BaseException:
+        await db.dispose()
+        raise
     if worker and settings.worker_metrics_port:  # this worker's counters (gateway.ops.metrics)
         from ..ops.metrics import serve_worker_metrics
 
@@ -55,10 +62,15 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
         try:
             await runtime.start()
         except Exception as exc:
-            err.print(f"[red]cannot start[/red]: {exc}")
+            err.print(f"[red]{say('không khởi động được', 'cannot start')}[/red]: {exc}")
             return 1
         what = " and ".join(n for n, on in (("relay", relay), ("worker", worker)) if on)
-        err.print(f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it")
+        err.print(
+            say(
+                f"gateway {what} đang chạy (hàng đợi {runtime.queue.name}); SIGTERM để dừng",
+                f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it",
+            )
+        )
         # this process's delivery events are chained even when no server runs
         async with background_chainer(db, settings.audit_chain_interval):
             await runtime.wait()
@@ -67,7 +79,7 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
         remove()
         await db.dispose()
     if runtime.fatal:
-        err.print(f"[red]stopped[/red]: {runtime.fatal}")
+        err.print(f"[red]{say('đã dừng', 'stopped')}[/red]: {runtime.fatal}")
         return 1
     return 0
 
@@ -92,13 +104,16 @@ def worker_command(
     available. Run any number on RabbitMQ (on the SQLite database queue: only the server's).
     SIGTERM finishes or returns the jobs in flight."""
     if concurrency is not None and concurrency < 1:
-        raise typer.BadParameter("--concurrency must be at least 1")
+        raise typer.BadParameter(
+            say("--concurrency phải ít nhất là 1", "--concurrency must be at least 1")
+        )
     _logging(log_level)
     raise typer.Exit(asyncio.run(_run(relay=False, worker=True, concurrency=concurrency)))
 
 
 def _fail(exc: GatewayError) -> typer.Exit:
-    err.print(f"[red]{exc.code}[/red]: {exc.message}")
+    body = exc.body(language())["error"]
+    err.print(f"[red]{body['code']}[/red]: {body['message']}")
     return typer.Exit(code=1)
 
 
@@ -107,43 +122,50 @@ def list_command(
     state: Annotated[list[str] | None, typer.Option(help="e.g. --state failed")] = None,
     agency: Annotated[str | None, typer.Option(help="recipient agency code")] = None,
     limit: int = 100,
+    as_json: JsonFlag = False,
 ) -> None:
     """List deliveries (e.g. the failed ones waiting for an operator)."""
+    from .schemas import DeliveryOut
     from .service import DeliveryAdmin
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await DeliveryAdmin(session, _actor()).list(states=state, agency=agency, limit=limit)
 
     rows = run_in_session(get_settings(), work)
-    table = Table("delivery", "recipient", "state", "attempts", "updated", "last error")
-    for d in rows:
-        table.add_row(
-            d.id,
-            d.recipient_code,
-            d.state,
-            str(d.attempts),
-            show_time(d.updated_at),
-            (d.last_error or "")[:80],
-        )
-    console.print(table)
-    console.print(f"{len(rows)} deliveries")
+    if as_json:  # the API's shape (GET /api/v1/admin/deliveries)
+        print_json([DeliveryOut.model_validate(d).model_dump(mode="json") for d in rows])
+        return
+    print_table(
+        ("delivery", "recipient", "state", "attempts", "updated", "last error"),
+        [
+            (d.id, d.recipient_code, d.state, d.attempts, show_time(d.updated_at), d.last_error)
+            for d in rows
+        ],
+        whole=("delivery", "recipient", "updated"),
+    )
+    console.print(say(f"{len(rows)} bản gửi", f"{len(rows)} deliveries"))
 
 
 @deliveries_app.command("resend")
 def resend_command(
+    reason: Annotated[str, typer.Option(help="why (audited)")],
     ids: Annotated[list[str] | None, typer.Argument(help="delivery ids")] = None,
     agency: Annotated[
         str | None, typer.Option(help="resend every failed delivery to this agency")
     ] = None,
-    reason: Annotated[str, typer.Option(help="why (audited)")] = "",
 ) -> None:
-    """Resend failed deliveries: by id, or all failed ones for --agency. --reason is required."""
+    """Resend failed deliveries: by id, or all failed ones for --agency."""
     from .service import DeliveryAdmin
 
     if bool(ids) == bool(agency):
-        raise typer.BadParameter("give delivery IDs or --agency (not both)")
+        raise typer.BadParameter(
+            say(
+                "cho mã bản gửi hoặc --agency (không cả hai)",
+                "give delivery IDs or --agency (not both)",
+            )
+        )
     if not reason.strip():
-        raise typer.BadParameter("--reason is required")
+        raise typer.BadParameter(say("cần --reason", "--reason is required"))
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await DeliveryAdmin(session, _actor()).resend(ids, agency=agency, reason=reason)
@@ -154,19 +176,19 @@ def resend_command(
         raise _fail(exc) from None
     for i in resent:
         console.print(i)
-    console.print(f"resent {len(resent)} deliveries")
+    console.print(say(f"đã gửi lại {len(resent)} bản", f"resent {len(resent)} deliveries"))
 
 
 @deliveries_app.command("cancel")
 def cancel_command(
     delivery_id: str,
-    reason: Annotated[str, typer.Option(help="why (audited)")] = "",
+    reason: Annotated[str, typer.Option(help="why (audited)")],
 ) -> None:
-    """Cancel a failed (or pending) delivery for good. --reason is required."""
+    """Cancel a failed (or pending) delivery for good."""
     from .service import DeliveryAdmin
 
     if not reason.strip():
-        raise typer.BadParameter("--reason is required")
+        raise typer.BadParameter(say("cần --reason", "--reason is required"))
 
     async def work(session):  # type: ignore[no-untyped-def]
         return await DeliveryAdmin(session, _actor()).cancel(delivery_id, reason=reason)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ..cli_lang import say
 from ..db import run_in_session, utcnow
 from ..outages.report import BadPeriod, check_period, outage_report
 from ..settings import get_settings
@@ -35,7 +36,7 @@ def monthly_command(
     try:
         parse_month(month)
     except BadMonth as exc:
-        raise typer.BadParameter(str(exc), param_hint="--month") from None
+        raise typer.BadParameter(say(str(exc), exc.en), param_hint="--month") from None
     settings = get_settings()
     calendar = settings.office_calendar()
 
@@ -87,7 +88,7 @@ def outages_command(
     try:
         check_period(start, end)
     except BadPeriod as exc:
-        raise typer.BadParameter(str(exc), param_hint="--from/--to") from None
+        raise typer.BadParameter(say(str(exc), exc.en), param_hint="--from/--to") from None
     settings = get_settings()
     calendar = settings.office_calendar()
 

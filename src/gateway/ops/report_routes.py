@@ -43,7 +43,7 @@ async def monthly(
         async with state.db.read_session() as session:
             report = await monthly_report(session, month, state.calendar, now=state.clock())
     except BadMonth as exc:
-        raise ValidationFailed(str(exc)) from None
+        raise ValidationFailed(str(exc), en=exc.en) from None
     if format == "csv":
         return Response(
             report.to_csv(),
@@ -94,7 +94,7 @@ async def outages(
                 session, state.calendar, now=state.clock(), start=start, end=end, agency=agency
             )
     except BadPeriod as exc:
-        raise ValidationFailed(str(exc)) from None
+        raise ValidationFailed(str(exc), en=exc.en) from None
     if format == "csv":
         return Response(
             report.to_csv(),

@@ -56,14 +56,21 @@ TIME_BASIS = {
 
 
 class BadMonth(ValueError):
-    pass
+    """`str()` is Vietnamese (the product's default); `en` the same in English."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(vi)
+        self.en = en
 
 
 def parse_month(text: str) -> tuple[date, date]:
     """'2026-10' → (2026-10-01, 2026-11-01)."""
     m = _MONTH.match((text or "").strip())
     if not m:
-        raise BadMonth(f"month must look like 2026-10, got {text!r}")
+        raise BadMonth(
+            f"tháng phải có dạng 2026-10, nhận được {text!r}",
+            f"month must look like 2026-10, got {text!r}",
+        )
     year, month = int(m.group(1)), int(m.group(2))
     first = date(year, month, 1)
     nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)

@@ -27,12 +27,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import anyio.to_thread
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..auth.models import Operator
 from ..auth.service import Principal, hash_password, verify_password
+from ..auth.totp import accepted_step
 from ..db import Database, begin_write
 from ..settings import Settings
 from .models import LoginAttempt, OperatorSession
@@ -114,6 +115,7 @@ class SessionStore:
         *,
         ip: str | None,
         user_agent: str | None,
+        code: str = "",
     ) -> tuple[OperatorContext, str]:
         """Check the password; on success store a new session (in `session`, the caller's
         unit of work) and return it with its token. Raises LoginRefused: "locked" (nothing
@@ -136,11 +138,27 @@ class SessionStore:
         stored = op.password_hash if op is not None and op.active else None
         ok = await anyio.to_thread.run_sync(verify_password, password, stored or _dummy_hash())
         ok = ok and stored is not None
+        step = None
+        if ok and op is not None and op.totp_secret_sealed:  # second factor (gateway.auth.totp)
+            secret = self.settings.secret_box().open(op.totp_secret_sealed)
+            step = accepted_step(secret, code, now, op.totp_last_step)
+            ok = step is not None
         await begin_write(session)
         session.add(LoginAttempt(username=username, ip=ip, at=now, ok=ok))
         if not ok or op is None:
             await session.flush()
             raise LoginRefused("invalid")
+        if step is not None:  # a code works once, even if two logins race with it
+            claimed = await session.execute(
+                update(Operator)
+                .where(
+                    Operator.id == op.id,
+                    or_(Operator.totp_last_step.is_(None), Operator.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise LoginRefused("invalid")
         # a success clears the name's failure count; old attempts are not kept forever
         await session.execute(
             delete(LoginAttempt).where(

@@ -28,13 +28,20 @@ EARLIEST, LATEST = date(1970, 1, 1), date(9999, 12, 30)
 
 
 class BadPeriod(ValueError):
-    pass
+    """`str()` is Vietnamese (the product's default); `en` the same in English."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(vi)
+        self.en = en
 
 
 def check_period(start: date | None, end: date | None) -> None:
     for day in (start, end):
         if day is not None and not EARLIEST <= day <= LATEST:
-            raise BadPeriod(f"dates must be between {EARLIEST} and {LATEST}, got {day}")
+            raise BadPeriod(
+                f"ngày phải nằm trong khoảng {EARLIEST} đến {LATEST}, nhận được {day}",
+                f"dates must be between {EARLIEST} and {LATEST}, got {day}",
+            )
 
 
 CSV_COLUMNS = (

@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..cli_lang import language, say
+from ..cli_output import JsonFlag, print_json, print_table
 from ..db import run_in_session
 from ..errors import GatewayError, ValidationFailed
 from ..settings import get_settings
@@ -40,7 +41,8 @@ def _actor() -> str:
 
 
 def _fail(exc: GatewayError) -> typer.Exit:
-    err.print(f"[red]{exc.code}[/red]: {exc.message}")
+    body = exc.body(language())["error"]
+    err.print(f"[red]{body['code']}[/red]: {body['message']}")
     for f in exc.findings or []:
         err.print(f"  - {f.get('path') or ''}: {f.get('message')}")
     return typer.Exit(code=1)
@@ -65,7 +67,7 @@ def import_command(
 ) -> None:
     """Create or update agencies from a file (upsert by code; all or nothing)."""
     if (file is None) == (not example):
-        raise typer.BadParameter("give a FILE or --example")
+        raise typer.BadParameter(say("cho một FILE hoặc --example", "give a FILE or --example"))
     data = example_registry() if example else file.read_bytes()  # type: ignore[union-attr]
     try:
         rows = parse_import(data, fmt)
@@ -73,7 +75,7 @@ def import_command(
         raise _fail(exc) from None
 
     with Progress(
-        TextColumn("[bold]Nhập danh bạ"),
+        TextColumn(f"[bold]{say('Nhập danh bạ', 'Importing the registry')}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -91,12 +93,21 @@ def import_command(
             result = run_in_session(get_settings(), work)
         except GatewayError as exc:
             raise _fail(exc) from None
-    console.print(f"{result.total} cơ quan: {result.created} thêm mới, {result.updated} cập nhật")
+    console.print(
+        say(
+            f"{result.total} cơ quan: {result.created} thêm mới, {result.updated} cập nhật",
+            f"{result.total} agencies: {result.created} created, {result.updated} updated",
+        )
+    )
     missing = run_in_session(get_settings(), _push_agencies_without_secret)
     if missing:
         console.print(
-            f"{len(missing)} push-mode agencies have no push secret yet (their copies cannot be "
-            "pushed): run `gateway agencies push-secret --missing`"
+            say(
+                f"{len(missing)} cơ quan nhận kiểu push chưa có khóa push (chưa đẩy được bản "
+                "gửi): chạy `gateway agencies push-secret --missing`",
+                f"{len(missing)} push-mode agencies have no push secret yet (their copies cannot "
+                "be pushed): run `gateway agencies push-secret --missing`",
+            )
         )
 
 
@@ -129,7 +140,9 @@ def push_secret_command(
     from ..delivery.secrets import rotate_push_secret
 
     if not codes and not missing:
-        raise typer.BadParameter("give agency codes or --missing")
+        raise typer.BadParameter(
+            say("cho mã cơ quan hoặc --missing", "give agency codes or --missing")
+        )
     settings = get_settings()
 
     async def work(session: AsyncSession) -> list[tuple[str, str]]:
@@ -152,7 +165,12 @@ def push_secret_command(
         raise _fail(exc) from None
     for code, secret in issued:
         typer.echo(f"{code}\t{secret}")
-    err.print(f"{len(issued)} push secrets issued; they are not shown again")
+    err.print(
+        say(
+            f"đã cấp {len(issued)} khóa push; chúng không được hiện lại",
+            f"{len(issued)} push secrets issued; they are not shown again",
+        )
+    )
 
 
 @agencies_app.command("list")
@@ -160,8 +178,10 @@ def list_command(
     q: Annotated[str | None, typer.Option(help="part of the code or name")] = None,
     parent: Annotated[str | None, typer.Option(help="only children of this code")] = None,
     limit: int = 200,
+    as_json: JsonFlag = False,
 ) -> None:
     """List agencies."""
+    from .schemas import AgencyOut
 
     async def work(session: AsyncSession):
         return await RegistryService(session, _actor()).agencies.page(
@@ -169,17 +189,32 @@ def list_command(
         )
 
     items, total = run_in_session(get_settings(), work)
-    table = Table("code", "name", "parent", "level", "active", "mode")
-    for a in items:
-        active = "yes" if a.active else f"no → {a.superseded_by or '-'}"
-        table.add_row(a.code, a.name, a.parent_code or "", str(a.level), active, a.delivery_mode)
-    console.print(table)
+    if as_json:  # the API's shape (GET /api/v1/admin/agencies)
+        agencies = [AgencyOut.model_validate(a).model_dump(mode="json") for a in items]
+        print_json({"items": agencies, "total": total})
+        return
+    print_table(
+        ("code", "name", "parent", "level", "active", "mode"),
+        [
+            (
+                a.code,
+                a.name,
+                a.parent_code,
+                a.level,
+                "yes" if a.active else f"no → {a.superseded_by or '-'}",
+                a.delivery_mode,
+            )
+            for a in items
+        ],
+        whole=("code", "parent"),
+    )
     console.print(f"{len(items)} / {total}")
 
 
 @agencies_app.command("show")
-def show_command(code: str) -> None:
+def show_command(code: str, as_json: JsonFlag = False) -> None:
     """Show one agency."""
+    from .schemas import AgencyOut
 
     async def work(session: AsyncSession):
         service = RegistryService(session, _actor())
@@ -192,6 +227,12 @@ def show_command(code: str) -> None:
         agency, children, systems = run_in_session(get_settings(), work)
     except GatewayError as exc:
         raise _fail(exc) from None
+    if as_json:
+        out = AgencyOut.model_validate(agency).model_dump(mode="json", exclude={"push_secret"})
+        out["systems"] = [s.name for s in systems]
+        out["children"] = [{"code": c.code, "name": c.name} for c in children]
+        print_json(out)
+        return
     for field in (
         "code",
         "name",
@@ -231,21 +272,41 @@ def create_system_command(
         system_id, key = run_in_session(get_settings(), work)
     except GatewayError as exc:
         raise _fail(exc) from None
-    err.print(f"system {name} ({system_id}) for {', '.join(agency)}. API key (shown once):")
+    err.print(
+        say(
+            f"hệ thống {name} ({system_id}) cho {', '.join(agency)}. Khóa API (chỉ hiện một lần):",
+            f"system {name} ({system_id}) for {', '.join(agency)}. API key (shown once):",
+        )
+    )
     print(key)
 
 
 @systems_app.command("list")
-def list_systems_command() -> None:
+def list_systems_command(as_json: JsonFlag = False) -> None:
+    """List systems, their agencies and live API key prefixes."""
+
     async def work(session: AsyncSession):
         service = RegistryService(session, _actor())
         return [await service.system_out(s) for s in await service.systems.all()]
 
-    table = Table("id", "name", "active", "agencies", "keys")
-    for s in run_in_session(get_settings(), work):
-        live = [k.prefix for k in s.keys if k.revoked_at is None]
-        table.add_row(s.id, s.name, str(s.active), ", ".join(s.agencies), ", ".join(live))
-    console.print(table)
+    systems = run_in_session(get_settings(), work)
+    if as_json:  # the API's shape (GET /api/v1/admin/systems)
+        print_json([s.model_dump(mode="json") for s in systems])
+        return
+    print_table(
+        ("id", "name", "active", "agencies", "keys"),
+        [
+            (
+                s.id,
+                s.name,
+                s.active,
+                ", ".join(s.agencies),
+                ", ".join(k.prefix for k in s.keys if k.revoked_at is None),
+            )
+            for s in systems
+        ],
+        whole=("id", "name"),
+    )
 
 
 @systems_app.command("new-key")
@@ -272,7 +333,9 @@ def create_operator_command(
 ) -> None:
     """Create an operator account; prints its API key once."""
     secret = (
-        typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True) if password else None
+        typer.prompt(say("Mật khẩu", "Password"), hide_input=True, confirmation_prompt=True)
+        if password
+        else None
     )
 
     async def work(session: AsyncSession):
@@ -283,5 +346,10 @@ def create_operator_command(
         key = run_in_session(get_settings(), work)
     except GatewayError as exc:
         raise _fail(exc) from None
-    err.print(f"operator {name} ({role}). API key (shown once):")
+    err.print(
+        say(
+            f"người vận hành {name} ({role}). Khóa API (chỉ hiện một lần):",
+            f"operator {name} ({role}). API key (shown once):",
+        )
+    )
     print(key)

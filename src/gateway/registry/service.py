@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..auth.models import ApiKey, ClientCertificate, Operator
+from ..auth.password_policy import check_password
 from ..auth.repository import AuthRepository
 from ..auth.service import hash_password, new_api_key, normalise_certificate_identity
 from ..db import utcnow
@@ -431,6 +432,8 @@ class RegistryService:
     ) -> tuple[Operator, str]:
         if role not in ("operator", "admin"):
             raise ValidationFailed("Vai trò phải là operator hoặc admin")
+        if password is not None:
+            check_password(password, username=username)  # length >= 12, not common
         if await self.auth.operator_by_name(username) is not None:
             raise Conflict(f"Đã có người vận hành {username}")
         op = Operator(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +39,7 @@ def show_command(
     path: Annotated[
         Path, typer.Argument(help="Certificate file, or the directory given to `init`.")
     ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Print subject, validity and days left of a certificate."""
     cert_path = path / CERT_FILE if path.is_dir() else path
@@ -47,6 +49,18 @@ def show_command(
         typer.echo(f"error: cannot read {cert_path}: {exc}", err=True)
         raise typer.Exit(1) from exc
     health = CertificateHealth.of(cert, datetime.now(UTC))
+    if as_json:
+        shown = {  # trust/ imports nothing from the rest, so not gateway.cli_output
+            "subject": cert.subject.rfc4514_string(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "serial": health.serial,
+            "valid_from": cert.not_valid_before_utc.isoformat(),
+            "valid_until": cert.not_valid_after_utc.isoformat(),
+            "days_left": health.days_left,
+            "sha256": fingerprint(cert),
+        }
+        typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
+        return
     typer.echo(f"subject:     {cert.subject.rfc4514_string()}")
     typer.echo(f"issuer:      {cert.issuer.rfc4514_string()}")
     typer.echo(f"serial:      {health.serial}")

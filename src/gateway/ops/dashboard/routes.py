@@ -254,6 +254,9 @@ def install(app: FastAPI) -> None:
     app.state.dashboard_sessions = SessionStore(app.state.settings, lambda: app.state.clock())
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(router)
+    from .accounts import router as accounts_router  # it builds on this module
+
+    app.include_router(accounts_router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -316,6 +319,7 @@ async def login(
     password: Annotated[str, Form()] = "",
     csrf_token: CsrfField = "",
     next: Annotated[str, Form()] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
 ):
     if not same_secret(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_form(request, next, "login.csrf", 403)
@@ -328,6 +332,7 @@ async def login(
             password,
             ip=client,
             user_agent=request.headers.get("user-agent"),
+            code=code,
         )
     except LoginRefused as refused:
         status = 429 if refused.reason == "locked" else 401

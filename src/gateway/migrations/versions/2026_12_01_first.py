@@ -2,7 +2,7 @@
 gateway's secrets key) and the last time step used (a code works once).
 
 Revision ID: 2026_12_01_first
-Revises: 2026_11_21_0008
+Revises: 2026_12_01_statuses
 Create Date: 2026-12-01 16:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2026_12_01_first"
-down_revision: str | None = "2026_11_21_0008"
+down_revision: str | None = "2026_12_01_statuses"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

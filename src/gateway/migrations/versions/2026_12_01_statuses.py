@@ -3,7 +3,7 @@ fetch, native or VXP getEdoc; or an acknowledgement without a fetch), how, and t
 receipt time computed from it. Existing copies keep NULL (reports fall back to delivered_at).
 
 Revision ID: 2026_12_01_statuses
-Revises: 2026_11_21_0008
+Revises: 2026_12_01_audit_anchor
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2026_12_01_statuses"
-down_revision: str | None = "2026_11_21_0008"
+down_revision: str | None = "2026_12_01_audit_anchor"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -88,7 +88,11 @@ class Settings(BaseSettings):
     )
 
     # --- signatures (gateway.trust) --------------------------------------------------------
-    signature_policy: Literal["warn", "require"] = "warn"
+    signature_policy: Literal["warn", "require"] | None = Field(
+        default=None,
+        description="Unset: `require` for documents in production (status packages `warn`), "
+        "`warn` in development (gateway.trust_runtime.policy_from).",
+    )
     signature_policy_overrides: dict[str, Literal["warn", "require"]] = Field(
         default_factory=dict,
         description='Per document type, e.g. {"Công văn": "require", "status": "warn"} '

@@ -49,11 +49,14 @@ class SignatureRequired(GatewayError):
     description = "The province requires a valid signature and this package has none"
 
 
+STATUS_POLICY_KEY = "status"
+
+
 def policy_key(package: DocumentPackage | StatusPackage) -> str:
     """The key per-document-type overrides use: `status`, or the DocumentType/TypeName
     (e.g. "Công văn"), falling back to "<Type>.<TypeDetail>"."""
     if isinstance(package, StatusPackage):
-        return "status"
+        return STATUS_POLICY_KEY
     kind = package.header.document_type
     return kind.type_name or f"{kind.type}.{kind.type_detail or 0}"
 

@@ -53,3 +53,28 @@ def test_twice_gives_two_hops() -> None:
 def test_organ_id_is_escaped() -> None:
     out = append_trace_header(sample_bytes("status.edxml"), "A&B", MOMENT)
     assert b"<edXML:OrganId>A&amp;B</edXML:OrganId>" in out
+
+
+# ---------------------------------------------- issue 13 item 1: signed bytes leave untouched
+
+
+def test_signed_package_leaves_byte_for_byte(edoc_signed):
+    from gateway.edxml import relay_bytes
+
+    assert relay_bytes(edoc_signed, "00.99.W00", MOMENT) == edoc_signed
+
+
+def test_unsigned_and_placeholder_packages_get_the_trace_header(edoc_unsigned):
+    from gateway.edxml import relay_bytes
+
+    for raw in (edoc_unsigned, sample_bytes("edoc_new.edxml"), sample_bytes("status.edxml")):
+        out = relay_bytes(raw, "00.99.W00", MOMENT)
+        assert out != raw
+        assert parse_package(out).trace.trace_headers[-1].organ_id == "00.99.W00"
+
+
+def test_trace_value_is_utc():
+    from gateway.edxml import trace_value
+
+    assert trace_value("00.99.W00", MOMENT).startswith("00.99.W00;")
+    assert trace_value("00.99.W00", MOMENT).endswith("Z")

@@ -12,6 +12,7 @@ from .edxml.cli import validate_command
 from .ops.backup_cli import backup_app
 from .ops.report_cli import report_app
 from .registry.cli import agencies_app, operators_app, systems_app
+from .registry.signing_cli import signing_app
 from .server_cli import db_app, serve_command
 from .trust.cli import keys_app
 
@@ -32,6 +33,7 @@ app.command("validate")(validate_command)
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.add_typer(agencies_app, name="agencies")
+agencies_app.add_typer(signing_app, name="signers")
 app.add_typer(systems_app, name="systems")
 app.add_typer(operators_app, name="operators")
 app.add_typer(audit_app, name="audit")

@@ -15,7 +15,9 @@ from datetime import datetime
 
 import anyio
 
+from .db import Database
 from .packages.signatures import STATUS_POLICY_KEY, TrustSignatureCheck
+from .registry.signing import RegistrySigners
 from .settings import Settings
 from .trust import CertificateHealth, GatewaySigner, SignaturePolicy, TrustStore
 from .trust.keys import init_dev_keys
@@ -37,6 +39,10 @@ class TrustRuntime:
         if self._signer is None:
             self._signer = load_signer(self.settings)
         return self._signer
+
+    def attach(self, db: Database) -> None:
+        """Let the signature step read the agencies' signing identities (needs the database)."""
+        self.check.signers = RegistrySigners(db)
 
     def health(self, now: datetime) -> dict[str, object]:
         anchors: list[CertificateHealth] = self.store.anchor_health(now) if self.store else []

@@ -14,6 +14,7 @@ from signxml import XMLVerifier
 from test_vxp_connector import A, B, document_a_to_b, document_b_to_a, two_gateways
 
 from gateway.edxml import parse_package
+from packages.test_signature_api import bind_signer
 from trust.pki import agency_sign, strip_signatures
 
 
@@ -50,6 +51,12 @@ async def test_signed_document_survives_two_gateways(
     async with two_gateways(
         gateway_settings, sqlite_template, tmp_path, national_extra=trust, **trust
     ) as pair:
+        # each gateway knows who signs for the sender (issue 13 item 2; require refuses others)
+        await bind_signer(pair.gw1, A, pki.agency)
+        await bind_signer(pair.gw2, A, pki.agency)
+        await bind_signer(pair.gw2, B, pki.agency)
+        await pair.gw1.add_agency(B, delivery_mode="upstream")  # a remote sender, known here
+        await bind_signer(pair.gw1, B, pki.agency)
         # A signs → gateway 1 → sendEdoc → gateway 2 → B fetches
         up = _sign(pki, document_a_to_b())
         r = await pair.gw1.post_package(up, pair.keys[A])

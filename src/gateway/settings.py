@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         description='Per document type, e.g. {"Công văn": "require", "status": "warn"} '
         "(keys: DocumentType/TypeName, or \"<Type>.<TypeDetail>\", or \"status\").",
     )
+    signature_document_file_policy: Literal["warn", "require"] = Field(
+        default="warn",
+        description="`require`: the main document file (first attachment) must be a validly "
+        "signed PDF (gateway.packages.document_files); `warn` records each file's signature.",
+    )
     trust_bundle: Path | None = Field(
         default=None, description="PEM bundle of the CA roots and intermediates agencies use."
     )

@@ -19,7 +19,7 @@ from .db import Database
 from .packages.signatures import STATUS_POLICY_KEY, TrustSignatureCheck
 from .registry.signing import RegistrySigners
 from .settings import Settings
-from .trust import CertificateHealth, GatewaySigner, SignaturePolicy, TrustStore
+from .trust import CertificateHealth, GatewaySigner, PolicyMode, SignaturePolicy, TrustStore
 from .trust.keys import init_dev_keys
 
 DEV_COMMON_NAME = "Trục liên thông văn bản (phát triển)"
@@ -88,5 +88,6 @@ def build_trust(settings: Settings) -> TrustRuntime:
         policy=policy,
         limits=settings.edxml_limits(),
         limiter=anyio.CapacityLimiter(settings.max_concurrent_verifications),
+        document_file_policy=PolicyMode(settings.signature_document_file_policy),
     )
     return TrustRuntime(settings=settings, store=store, policy=policy, check=check)

@@ -36,6 +36,7 @@ from ..trust import (
     verify_package,
 )
 from ..trust.binding import SigningIdentity, signer_matches
+from .document_files import check_document_files, require_signed_main_file
 from .service import SignatureVerdict
 
 
@@ -83,12 +84,15 @@ class TrustSignatureCheck:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # signer = sender: None (no database, e.g. unit tests) skips the binding check
     signers: SignerDirectory | None = None
+    # the main document file's own (PDF) signature: `require` refuses it unsigned
+    document_file_policy: PolicyMode = PolicyMode.WARN
 
     async def __call__(
         self, package: DocumentPackage | StatusPackage, raw: bytes
     ) -> SignatureVerdict:
+        at = self.clock()
         report: SignatureReport = await anyio.to_thread.run_sync(
-            partial(verify_package, raw, self.store, at=self.clock()), limiter=self.limiter
+            partial(verify_package, raw, self.store, at=at), limiter=self.limiter
         )
         report, unbound = await self._bind_signer(package, report)
         decision = decide(report, self.policy, policy_key(package))
@@ -105,6 +109,13 @@ class TrustSignatureCheck:
             raise error(decision.message, details=details)
         if report.is_signed_valid and report.signed_xml is not None:
             await anyio.to_thread.run_sync(self._same_as_signed, package, report.signed_xml)
+        if isinstance(package, DocumentPackage) and package.attachments:
+            files = await anyio.to_thread.run_sync(
+                check_document_files, package, self.store, at, limiter=self.limiter
+            )
+            if self.document_file_policy is PolicyMode.REQUIRE:
+                require_signed_main_file(files)
+            details["attachments"] = files
         details["reference_only"] = decision.reference_only
         return SignatureVerdict(
             signature_class=report.classification.value,

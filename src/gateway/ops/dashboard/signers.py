@@ -20,6 +20,7 @@ from .routes import CsrfField, DashboardError, Op, _with_query, check_csrf, redi
 i18n.LABELS.update(
     {
         "nav.signers": ("Chữ ký cơ quan", "Agency signers"),
+        "t.document_files": ("Chữ ký trên tệp văn bản", "Document file signatures"),
         "sg.title": ("Định danh chữ ký số của cơ quan", "Agency signing identities"),
         "sg.rule": (
             "Gói tin ký số của cơ quan chỉ hợp lệ khi chứng thư ký khớp một định danh dưới đây "

@@ -78,3 +78,16 @@ def test_trace_value_is_utc():
 
     assert trace_value("00.99.W00", MOMENT).startswith("00.99.W00;")
     assert trace_value("00.99.W00", MOMENT).endswith("Z")
+
+
+def test_inbound_trace_headers_are_verified_as_received(pki, store, edoc_signed):
+    """README "Signatures": TraceHeaders present when the sender signed are covered and verify;
+    one another axis inserted after signing is a change to signed content."""
+    from gateway.trust import verify_package
+
+    assert parse_package(edoc_signed).trace.trace_headers  # the sample carries some
+    assert verify_package(edoc_signed, store, at=pki.now).is_signed_valid
+    stamped = append_trace_header(edoc_signed, "00.00.W00", MOMENT)
+    report = verify_package(stamped, store, at=pki.now)
+    assert report.classification == "invalid"
+    assert report.reason.code == "SIGNATURE_DIGEST_MISMATCH"

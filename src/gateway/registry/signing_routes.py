@@ -7,7 +7,16 @@ from fastapi import APIRouter, Request, Response, status
 from ..auth.dependencies import AdminOperator, CurrentOperator
 from ..body import read_body_limited
 from ..db import SessionDep
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, Unauthenticated, responses
+from ..errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    ValidationFailed,
+    responses,
+)
 from .signing import (
     MAX_CERTIFICATE_FILE,
     SigningIdentities,
@@ -16,7 +25,7 @@ from .signing import (
 )
 
 router = APIRouter(prefix="/admin/agencies/{code}/signing-identities", tags=["admin"])
-AUTH = (Unauthenticated, Forbidden)
+AUTH = (Unauthenticated, Forbidden, ValidationFailed)
 
 
 @router.get("", response_model=list[SigningIdentityOut], responses=responses(*AUTH, NotFound))
@@ -47,12 +56,12 @@ async def add_identity(
     "/certificates",
     response_model=list[SigningIdentityOut],
     status_code=status.HTTP_201_CREATED,
-    responses=responses(*AUTH, NotFound, BadRequest, Conflict),
+    responses=responses(*AUTH, NotFound, BadRequest, Conflict, PayloadTooLarge),
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/x-pem-file": {"schema": {"type": "string"}},
-                "application/pkix-cert": {"schema": {"type": "string", "format": "binary"}},
+                # PEM or DER, whatever the Content-Type says
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
             }
         }
     },

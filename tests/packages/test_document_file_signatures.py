@@ -52,6 +52,7 @@ async def test_document_file_signature_is_recorded_everywhere(make_gateway, bund
     assert file["name"] == "QD-123-UBND.signed.pdf"
     assert file["class"] == "signed-valid"
     assert "UBND xã Hòa Tiến" in file["signers"][0]["subject"]
+    assert file["signer_binding"] == "unbound"  # A80 has no signing identity recorded
 
     receipt = await gw.get(f"/api/v1/packages/{package_id}/receipt", keys[A80])
     certificate = (await gw.http.get("/.well-known/gateway-certificate.pem")).text
@@ -98,3 +99,23 @@ async def test_policy_can_require_a_signed_main_file(make_gateway, bundle, signe
     assert await gw.count("packages") == before
     r = await gw.post_package(with_document_file(signed_pdf), keys[A80])
     assert r.status_code == 202, r.text
+
+
+async def test_document_file_signed_by_another_agency_is_signer_not_sender(
+    make_gateway, bundle, signed_pdf
+):
+    gw = await make_gateway(trust_bundle=bundle, signature_document_file_policy="require")
+    keys = await gw.setup(A80, H17)
+    r = await gw.http.post(
+        f"/api/v1/admin/agencies/{A80}/signing-identities",
+        json={"kind": "subject", "value": "CN=UBND xã Hòa Sơn"},  # not the PDF's signer
+        headers=await gw.admin(),
+    )
+    assert r.status_code == 201, r.text
+    r = await gw.post_package(with_document_file(signed_pdf), keys[A80])
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "DOCUMENT_FILE_SIGNATURE_REQUIRED"
+    assert (error["details"]["class"], error["details"]["reason"]) == (
+        "invalid", "SIGNER_NOT_SENDER"
+    )

@@ -15,7 +15,9 @@ from typing import Any
 
 from ..edxml import DocumentPackage, open_attachment, real_file_name
 from ..errors import GatewayError
-from ..trust import TrustStore
+from ..trust import ReasonCode, TrustStore
+from ..trust.binding import SigningIdentity, signer_matches
+from ..trust.certs import CertificateInfo
 from ..trust.pdf import is_pdf, verify_pdf
 
 NOT_PDF = "not-pdf"  # a file of another format: no signature the gateway can check
@@ -32,9 +34,17 @@ class DocumentFileSignatureRequired(GatewayError):
 
 
 def check_document_files(
-    package: DocumentPackage, store: TrustStore | None, at: datetime
+    package: DocumentPackage,
+    store: TrustStore | None,
+    at: datetime,
+    identities: list[SigningIdentity] | None = None,
 ) -> list[dict[str, Any]]:
-    """One entry per attachment, in order: name, class, reason and signers."""
+    """One entry per attachment, in order: name, class, reason and signers.
+
+    Signer = sender for the files too, when `identities` (the From agency's, None: not
+    checked) are given: a `signed-valid` file whose signers are not all bound to the agency
+    becomes `invalid` SIGNER_NOT_SENDER; with none recorded it is marked
+    `signer_binding: unbound`, as the envelope is."""
     results = []
     for attachment in package.attachments:
         with open_attachment(attachment) as stream:
@@ -51,13 +61,33 @@ def check_document_files(
             if report.reason is not None:
                 entry["reason"] = report.reason.code.value
                 entry["reason_message"] = report.reason.message
-            entry["signers"] = [
-                {"subject": s.subject, "serial": s.serial, "issuer": s.issuer,
-                 "fingerprint_sha256": s.fingerprint_sha256}
-                for s in report.signers
-            ]
+            entry["signers"] = [_signer(s) for s in report.signers]
+            if report.is_signed_valid and identities is not None:
+                _bind(entry, report.signers, identities)
         results.append(entry)
     return results
+
+
+def _signer(info: CertificateInfo) -> dict[str, Any]:
+    return {
+        "subject": info.subject,
+        "serial": info.serial,
+        "issuer": info.issuer,
+        "fingerprint_sha256": info.fingerprint_sha256,
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+    }
+
+
+def _bind(
+    entry: dict[str, Any], signers: list[CertificateInfo], identities: list[SigningIdentity]
+) -> None:
+    if not identities:
+        entry["signer_binding"] = "unbound"
+    elif not all(signer_matches(signer, identities) for signer in signers):
+        entry["class"] = "invalid"
+        entry["reason"] = ReasonCode.SIGNER_NOT_SENDER.value
+        entry["reason_message"] = ReasonCode.SIGNER_NOT_SENDER.message
 
 
 def require_signed_main_file(files: list[dict[str, Any]]) -> None:

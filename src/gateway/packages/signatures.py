@@ -110,8 +110,11 @@ class TrustSignatureCheck:
         if report.is_signed_valid and report.signed_xml is not None:
             await anyio.to_thread.run_sync(self._same_as_signed, package, report.signed_xml)
         if isinstance(package, DocumentPackage) and package.attachments:
+            identities = (
+                await self.signers.identities_of(package.sender_id) if self.signers else None
+            )
             files = await anyio.to_thread.run_sync(
-                check_document_files, package, self.store, at, limiter=self.limiter
+                check_document_files, package, self.store, at, identities, limiter=self.limiter
             )
             if self.document_file_policy is PolicyMode.REQUIRE:
                 require_signed_main_file(files)

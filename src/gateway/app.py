@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
             if settings.auto_migrate:
                 await db.migrate()
             app.state.db = db
+            app.state.trust.attach(db)  # signer = sender: the registry's signing identities
             if settings.bootstrap_admin_key:
                 await bootstrap_admin(db, settings.bootstrap_admin_key.get_secret_value())
             observe.attach(db, app.state.metrics)  # the worker's reports → /metrics

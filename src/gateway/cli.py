@@ -23,8 +23,8 @@ LazyGatewayGroup.lazy = {
         "Run the gateway service (embedded SQLite by default; migrates on start).",
     ),
     "db": LazyCommand("gateway.server_cli:db_app", "Database schema."),
-    "agencies": LazyCommand(
-        "gateway.registry.cli:agencies_app", "Agency registry (danh bạ cơ quan)."
+    "agencies": LazyCommand(  # the registry's commands plus `agencies signers`
+        "gateway.registry.signing_cli:agencies_app", "Agency registry (danh bạ cơ quan)."
     ),
     "systems": LazyCommand(
         "gateway.registry.cli:systems_app", "Agency systems and their API keys."

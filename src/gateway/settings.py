@@ -99,11 +99,20 @@ class Settings(BaseSettings):
     )
 
     # --- signatures (gateway.trust) --------------------------------------------------------
-    signature_policy: Literal["warn", "require"] = "warn"
+    signature_policy: Literal["warn", "require"] | None = Field(
+        default=None,
+        description="Unset: `require` for documents in production (status packages `warn`), "
+        "`warn` in development (gateway.trust_runtime.policy_from).",
+    )
     signature_policy_overrides: dict[str, Literal["warn", "require"]] = Field(
         default_factory=dict,
         description='Per document type, e.g. {"Công văn": "require", "status": "warn"} '
         "(keys: DocumentType/TypeName, or \"<Type>.<TypeDetail>\", or \"status\").",
+    )
+    signature_document_file_policy: Literal["warn", "require"] = Field(
+        default="warn",
+        description="`require`: the main document file (first attachment) must be a validly "
+        "signed PDF (gateway.packages.document_files); `warn` records each file's signature.",
     )
     trust_bundle: Path | None = Field(
         default=None, description="PEM bundle of the CA roots and intermediates agencies use."

@@ -10,10 +10,12 @@ from pydantic import BaseModel
 from .auth.dependencies import CurrentOperator
 from .db import ShownDateTime
 from .errors import Forbidden, Unauthenticated, responses
+from .registry.signing_routes import router as signing_identities
 from .trust import CertificateHealth
 
 well_known = APIRouter(tags=["trust"])
 api = APIRouter(tags=["trust"])
+api.include_router(signing_identities)  # who may sign for an agency (gateway.registry.signing)
 
 CERTIFICATE_PATH = "/.well-known/gateway-certificate.pem"
 

@@ -1,7 +1,8 @@
 """The trust pieces the service runs with, built once from settings at start-up.
 
 - the TrustStore (CA bundle + CRLs) that agency signatures are checked against;
-- the signature policy (`warn` by default; `require`; per-document-type overrides);
+- the signature policy (`require` for documents in production, `warn` in development;
+  per-document-type overrides);
 - the gateway's own signer (key + certificate). In development a key pair is created under
   `<data_dir>/keys` on first start (as `gateway keys init` would); production must configure
   GATEWAY_SIGNING_KEY_FILE and GATEWAY_SIGNING_CERT_FILE.
@@ -14,9 +15,11 @@ from datetime import datetime
 
 import anyio
 
-from .packages.signatures import TrustSignatureCheck
+from .db import Database
+from .packages.signatures import STATUS_POLICY_KEY, TrustSignatureCheck
+from .registry.signing import RegistrySigners
 from .settings import Settings
-from .trust import CertificateHealth, GatewaySigner, SignaturePolicy, TrustStore
+from .trust import CertificateHealth, GatewaySigner, PolicyMode, SignaturePolicy, TrustStore
 from .trust.keys import init_dev_keys
 
 DEV_COMMON_NAME = "Trục liên thông văn bản (phát triển)"
@@ -37,6 +40,10 @@ class TrustRuntime:
             self._signer = load_signer(self.settings)
         return self._signer
 
+    def attach(self, db: Database) -> None:
+        """Let the signature step read the agencies' signing identities (needs the database)."""
+        self.check.signers = RegistrySigners(db)
+
     def health(self, now: datetime) -> dict[str, object]:
         anchors: list[CertificateHealth] = self.store.anchor_health(now) if self.store else []
         return {"gateway": self.signer.health(now), "trust_anchors": anchors}
@@ -56,19 +63,31 @@ def load_signer(settings: Settings) -> GatewaySigner:
     return GatewaySigner.from_files(key, cert)
 
 
+def policy_from(settings: Settings) -> SignaturePolicy:
+    """The policy in force. Unless set explicitly, production requires signed documents (the
+    regulations make only a signed document an original) while status packages, which the
+    official SDK sends with a placeholder block, stay `warn`; development warns throughout."""
+    overrides = dict(settings.signature_policy_overrides)
+    mode = settings.signature_policy
+    if mode is None:
+        mode = "require" if settings.environment == "production" else "warn"
+        if mode == "require":
+            overrides.setdefault(STATUS_POLICY_KEY, "warn")
+    return SignaturePolicy(mode=mode, by_document_type=overrides)
+
+
 def build_trust(settings: Settings) -> TrustRuntime:
     store = (
         TrustStore.from_files(settings.trust_bundle, settings.trust_crls)
         if settings.trust_bundle
         else None
     )
-    policy = SignaturePolicy(
-        mode=settings.signature_policy, by_document_type=settings.signature_policy_overrides
-    )
+    policy = policy_from(settings)
     check = TrustSignatureCheck(
         store=store,
         policy=policy,
         limits=settings.edxml_limits(),
         limiter=anyio.CapacityLimiter(settings.max_concurrent_verifications),
+        document_file_policy=PolicyMode(settings.signature_document_file_policy),
     )
     return TrustRuntime(settings=settings, store=store, policy=policy, check=check)

@@ -77,7 +77,11 @@ async def _start(stack: AsyncExitStack, settings: Any, **state: Any) -> GatewayC
 
 @asynccontextmanager
 async def two_gateways(
-    gateway_settings: Any, sqlite_template: Any, tmp_path: Any, **settings1_extra: Any
+    gateway_settings: Any,
+    sqlite_template: Any,
+    tmp_path: Any,
+    national_extra: dict[str, Any] | None = None,
+    **settings1_extra: Any,
 ) -> AsyncIterator[Pair]:
     from gateway.settings import Settings
 
@@ -89,6 +93,7 @@ async def two_gateways(
         database_url=f"sqlite+aiosqlite:///{axis_dir / 'gw2.sqlite3'}",
         auto_migrate=False,
         node_code=NODE2,
+        **(national_extra or {}),
     )
     async with AsyncExitStack() as stack:
         gw2 = await _start(stack, settings2)

@@ -75,3 +75,41 @@ def test_end_tags_in_cdata_comments_or_pis_do_not_move_the_insertion(hiding: byt
         *(t.organ_id for t in before.trace.trace_headers),
         "00.99.W00",
     ]
+
+
+# ---------------------------------------------- issue 13 item 1: signed bytes leave untouched
+
+
+def test_signed_package_leaves_byte_for_byte(edoc_signed):
+    from gateway.edxml import relay_bytes
+
+    assert relay_bytes(edoc_signed, "00.99.W00", MOMENT) == edoc_signed
+
+
+def test_unsigned_and_placeholder_packages_get_the_trace_header(edoc_unsigned):
+    from gateway.edxml import relay_bytes
+
+    for raw in (edoc_unsigned, sample_bytes("edoc_new.edxml"), sample_bytes("status.edxml")):
+        out = relay_bytes(raw, "00.99.W00", MOMENT)
+        assert out != raw
+        assert parse_package(out).trace.trace_headers[-1].organ_id == "00.99.W00"
+
+
+def test_trace_value_is_utc():
+    from gateway.edxml import trace_value
+
+    assert trace_value("00.99.W00", MOMENT).startswith("00.99.W00;")
+    assert trace_value("00.99.W00", MOMENT).endswith("Z")
+
+
+def test_inbound_trace_headers_are_verified_as_received(pki, store, edoc_signed):
+    """README "Signatures": TraceHeaders present when the sender signed are covered and verify;
+    one another axis inserted after signing is a change to signed content."""
+    from gateway.trust import verify_package
+
+    assert parse_package(edoc_signed).trace.trace_headers  # the sample carries some
+    assert verify_package(edoc_signed, store, at=pki.now).is_signed_valid
+    stamped = append_trace_header(edoc_signed, "00.00.W00", MOMENT)
+    report = verify_package(stamped, store, at=pki.now)
+    assert report.classification == "invalid"
+    assert report.reason.code == "SIGNATURE_DIGEST_MISMATCH"

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from signxml import XMLVerifier
 
 from conftest import sample_bytes
@@ -39,9 +40,22 @@ async def _counts(gw) -> dict[str, int]:
     return {t: await gw.count(t) for t in TABLES}
 
 
-async def test_signed_package_is_signed_valid_with_its_signer(make_gateway, bundle, signed):
+async def bind_signer(gw, code: str, cert) -> None:
+    """Record `cert` as a signing identity of agency `code` (gateway.registry.signing)."""
+    r = await gw.http.post(
+        f"/api/v1/admin/agencies/{code}/signing-identities/certificates",
+        content=cert.public_bytes(serialization.Encoding.PEM),
+        headers=await gw.admin(),
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_signed_package_is_signed_valid_with_its_signer(
+    make_gateway, bundle, signed, pki
+):
     gw = await make_gateway(trust_bundle=bundle, signature_policy="require")
     keys = await gw.setup(A80, H17)
+    await bind_signer(gw, A80, pki.agency)  # signer = sender (issue 13)
     r = await gw.post_package(signed, keys[A80])
     assert r.status_code == 202, r.text
     assert r.json()["signature_class"] == "signed-valid"

@@ -182,6 +182,8 @@ def connector_command() -> None:
 
     async def main() -> None:
         db = Database(settings)
+        trust = build_trust(settings)
+        trust.attach(db)
         try:
             if settings.auto_migrate:
                 await db.migrate()
@@ -194,7 +196,7 @@ def connector_command() -> None:
                 settings=settings,
                 calendar=settings.office_calendar(),
                 routing=UpstreamRouting(enabled=True, local_groups=settings.local_code_groups),
-                signature_check=build_trust(settings).check,
+                signature_check=trust.check,
             )
             async with (
                 upstream_client(settings) as client,

@@ -44,7 +44,7 @@ from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
 from ..delivery.uow import write_session
 from ..edxml import EdxmlError, parse_package
-from ..edxml.trace import append_trace_header
+from ..edxml.trace import relay_bytes
 from ..errors import Forbidden, GatewayError
 from ..outages.health import HealthLog
 from ..outages.models import UPSTREAM
@@ -183,7 +183,7 @@ class Forwarder:
             return
         now = self.ctx.clock()
         data = await anyio.to_thread.run_sync(
-            append_trace_header, package.raw, self.ctx.settings.node_code, now
+            relay_bytes, package.raw, self.ctx.settings.node_code, now
         )
         error: VxpClientError | None = None
         doc_id: str | None = None

@@ -237,7 +237,7 @@ def vxp_router(prefix: str) -> APIRouter:
 
     @operation("getEdoc")
     async def get_edoc(caller: Caller, service: Service) -> Response:
-        """One copy, base64 in `data` (the stored package + this gateway's TraceHeader)."""
+        """One copy, base64 in `data` (gateway.edxml.trace.relay_bytes: signed bytes as sent)."""
         return ok(**await service.get_edoc(caller))
 
     @operation("updateStatus")

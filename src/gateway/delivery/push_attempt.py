@@ -6,7 +6,7 @@ The job handler the lead writes around the database is then only:
         delivery = await load(job.delivery_id)             # idempotency first
         if delivery is None or delivery.state in DONE_STATES:
             return HandlerResult.done("already done")
-        target = PushTarget(endpoint.url, endpoint.secret, append_trace_header(pkg, ORGAN))
+        target = PushTarget(endpoint.url, endpoint.secret, relay_bytes(pkg, ORGAN))
         await mark_sent(delivery)                           # sent_at (commit)
         attempt = await attempt_push(job, target, client=client, guard=guard, policy=policy,
                                      elapsed=now() - delivery.created_at)

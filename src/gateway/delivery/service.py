@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..db import Database, utcnow
-from ..edxml import append_trace_header
+from ..edxml import relay_bytes
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..ops.logging import request_id_var
 from ..ops.observe import observer_for
@@ -165,7 +165,7 @@ class DeliveryHandler:
             return HandlerResult.dead(reason)
         now = self.clock()
         node = self.settings.node_code
-        body = await anyio.to_thread.run_sync(append_trace_header, raw, node, now)
+        body = await anyio.to_thread.run_sync(relay_bytes, raw, node, now)
         attempt = await attempt_push(
             job,
             PushTarget(url, secret, body),  # type: ignore[arg-type]

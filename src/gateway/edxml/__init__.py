@@ -22,7 +22,7 @@ from .models import (
 )
 from .parse import parse_package
 from .timefmt import format_timestamp, parse_date, parse_timestamp
-from .trace import append_trace_header
+from .trace import append_trace_header, relay_bytes, trace_value
 from .validate import ValidationReport, validate_package
 
 __all__ = [
@@ -52,5 +52,7 @@ __all__ = [
     "parse_package",
     "parse_timestamp",
     "real_file_name",
+    "relay_bytes",
+    "trace_value",
     "validate_package",
 ]

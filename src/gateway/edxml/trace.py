@@ -1,8 +1,12 @@
-"""Append the gateway's TraceHeader to package bytes as they leave, without re-serialising.
+"""The gateway's hop record on package bytes as they leave, without re-serialising.
 
-The stored bytes never change; what recipients receive is the original with one TraceHeader
-more, inserted after the last existing one (or in a new TraceHeaderList after MessageHeader,
-for status packages, which have none). Everything else stays byte-for-byte as sent.
+Convention (README "Signatures"): signed content is never modified. A package that carries an
+XMLDSig signature leaves byte for byte as it arrived (an enveloped signature over URI=""
+covers the TraceHeaderList too, so one byte more would break it); the hop is recorded outside
+the bytes (the `X-Gateway-Trace` header of a fetch, the signed push headers, the audit chain).
+A package without one gets the gateway's TraceHeader appended, as QCVN 102 axes do: inserted
+after the last existing one (or in a new TraceHeaderList after MessageHeader, for status
+packages, which have none). Everything else stays byte-for-byte as sent.
 
 Finding the insertion point in the bytes is a search for end tags; it is only trusted where
 nothing can hide tag-like text (no CDATA section, comment or processing instruction in the
@@ -14,16 +18,55 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
+from io import BytesIO
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .codes import NAMESPACE
+from .codes import NAMESPACE, XMLDSIG_NAMESPACE
 from .reader import has_doctype
 from .timefmt import format_timestamp
 
 _ED = f"{{{NAMESPACE}}}"
+_SIGNATURE_TAG = f"{{{XMLDSIG_NAMESPACE}}}Signature"
+_HEADER_TAG = f"{{{NAMESPACE}}}edXMLHeader"
+
+
+def relay_bytes(data: bytes, organ_id: str, moment: datetime | None = None) -> bytes:
+    """The bytes a recipient, the national axis or another gateway gets from this one."""
+    if carries_signature(data):
+        return data
+    return append_trace_header(data, organ_id, moment)
+
+
+def trace_value(organ_id: str, moment: datetime) -> str:
+    """The out-of-band hop record: `<node code>;<UTC ISO 8601 time>`."""
+    return f"{organ_id};{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
+def carries_signature(data: bytes) -> bool:
+    """Whether the package holds an XMLDSig Signature. Streams the document and stops at the
+    end of edXMLHeader (where a package signature sits), so the attachments are never read.
+    Bytes it cannot read count as signed: leaving them untouched can break nothing."""
+    events = etree.iterparse(
+        BytesIO(data),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
+    )
+    try:
+        for event, element in events:
+            if event == "start" and element.tag == _SIGNATURE_TAG:
+                return True
+            if event == "end" and element.tag == _HEADER_TAG:
+                return False
+    except etree.XMLSyntaxError:
+        return True
+    return False
+
 
 _PREFIX = rb"(?:([A-Za-z_][\w.\-]*):)?"
 _LIST_END = re.compile(rb"</" + _PREFIX + rb"TraceHeaderList\s*>")

@@ -42,6 +42,17 @@ def build_receipt(timeline: Timeline, *, node_code: str, issued_at: datetime) ->
     add(root, "SignatureClass", package.signature_class)
     if package.signature and "reference_only" in package.signature:
         add(root, "ReferenceOnly", "true" if package.signature["reference_only"] else "false")
+    files = (package.signature or {}).get("attachments") or []
+    if files:  # each document file's own signature (gateway.packages.document_files)
+        listed = etree.SubElement(root, f"{q}DocumentFiles")
+        for f in files:
+            signers = "; ".join(s["subject"] for s in f.get("signers", []))
+            attributes = {"name": f["name"], "signature": f["class"]}
+            if f.get("reason"):
+                attributes["reason"] = f["reason"]
+            if signers:
+                attributes["signer"] = signers
+            etree.SubElement(listed, f"{q}DocumentFile", attributes)
     deliveries = etree.SubElement(root, f"{q}Deliveries")
     for recipient in timeline.recipients:
         etree.SubElement(

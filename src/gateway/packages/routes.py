@@ -140,7 +140,7 @@ async def inbox(
     response_class=Response,
     responses={
         200: {
-            "description": "The package with the gateway's TraceHeader appended",
+            "description": "The package as sent; unsigned ones with the gateway's TraceHeader",
             "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
         },
         **responses(Unauthenticated, Forbidden, NotFound, Gone),
@@ -149,11 +149,13 @@ async def inbox(
 async def fetch_package(
     package_id: str, service: ServiceDep, principal: CurrentPrincipal
 ) -> Response:
-    """The package bytes as the recipient must receive them: the stored original (never
-    modified) with this gateway's TraceHeader appended. A recipient's first fetch marks its
-    copy delivered."""
+    """The package bytes as the recipient must receive them: a signed package exactly as it
+    was signed, an unsigned one with this gateway's TraceHeader appended; either way the hop
+    is in the `X-Gateway-Trace` header. A recipient's first fetch marks its copy delivered."""
     fetched = await service.fetch(package_id, principal)
     headers = {"X-Package-Id": fetched.package_id}
+    if fetched.trace:
+        headers["X-Gateway-Trace"] = fetched.trace
     if fetched.delivery_ids:
         headers["X-Delivery-Id"] = ",".join(fetched.delivery_ids)
     return Response(fetched.data, media_type="application/xml", headers=headers)

@@ -44,8 +44,9 @@ from ..edxml import (
     Limits,
     StatusCode,
     StatusPackage,
-    append_trace_header,
     parse_timestamp,
+    relay_bytes,
+    trace_value,
     validate_package,
 )
 from ..errors import (
@@ -180,6 +181,7 @@ class Fetched:
     package_id: str
     data: bytes
     delivery_ids: list[str]
+    trace: str | None = None  # this hop, for the X-Gateway-Trace header (edxml.trace)
 
 
 class PackageService:
@@ -550,7 +552,7 @@ class PackageService:
     async def fetch(
         self, package_id: str, principal: Principal, *, via: EnteredVia = "fetch"
     ) -> Fetched:
-        """The package as the recipient must receive it (stored bytes + our TraceHeader).
+        """The package as the recipient must receive it (gateway.edxml.trace.relay_bytes).
 
         Allowed: the sender's systems, the systems of recipients with a live copy, operators.
         A recipient's first fetch marks its copy `delivered` and records when it entered the
@@ -571,7 +573,7 @@ class PackageService:
         if not package.raw:  # the bytes were pruned after export to the archive
             await _refuse_pruned(self.session, package.id)
         now = self.clock()
-        data = await anyio.to_thread.run_sync(append_trace_header, package.raw, self.node_code, now)
+        data = await anyio.to_thread.run_sync(relay_bytes, package.raw, self.node_code, now)
         for d in mine:
             d.attempts += 1
             d.updated_at = now
@@ -586,7 +588,7 @@ class PackageService:
                     at=now,
                     data={"package_id": package.id, "recipient": d.recipient_code},
                 )
-        return Fetched(package.id, data, [d.id for d in mine])
+        return Fetched(package.id, data, [d.id for d in mine], trace_value(self.node_code, now))
 
     async def acknowledge(self, delivery_id: str, principal: Principal) -> AckResult:
         await begin_write(self.session)

@@ -13,10 +13,10 @@ one parsed from the submitted bytes, so no unsigned content can slip in beside s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -25,6 +25,9 @@ from ..edxml import DocumentPackage, Limits, StatusPackage, parse_package
 from ..edxml.errors import EdxmlError
 from ..errors import GatewayError
 from ..trust import (
+    PolicyMode,
+    Reason,
+    ReasonCode,
     SignatureClass,
     SignaturePolicy,
     SignatureReport,
@@ -32,7 +35,15 @@ from ..trust import (
     decide,
     verify_package,
 )
+from ..trust.binding import SigningIdentity, signer_matches
+from .document_files import check_document_files, require_signed_main_file
 from .service import SignatureVerdict
+
+
+class SignerDirectory(Protocol):
+    """Who may sign for an agency (gateway.registry.signing.RegistrySigners)."""
+
+    async def identities_of(self, agency_code: str) -> list[SigningIdentity]: ...
 
 
 class SignatureRejected(GatewayError):
@@ -49,11 +60,14 @@ class SignatureRequired(GatewayError):
     description = "The province requires a valid signature and this package has none"
 
 
+STATUS_POLICY_KEY = "status"
+
+
 def policy_key(package: DocumentPackage | StatusPackage) -> str:
     """The key per-document-type overrides use: `status`, or the DocumentType/TypeName
     (e.g. "Công văn"), falling back to "<Type>.<TypeDetail>"."""
     if isinstance(package, StatusPackage):
-        return "status"
+        return STATUS_POLICY_KEY
     kind = package.header.document_type
     return kind.type_name or f"{kind.type}.{kind.type_detail or 0}"
 
@@ -68,15 +82,24 @@ class TrustSignatureCheck:
     # verification of a large package holds ~9× its size; bound how many run at once
     limiter: anyio.CapacityLimiter
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # signer = sender: None (no database, e.g. unit tests) skips the binding check
+    signers: SignerDirectory | None = None
+    # the main document file's own (PDF) signature: `require` refuses it unsigned
+    document_file_policy: PolicyMode = PolicyMode.WARN
 
     async def __call__(
         self, package: DocumentPackage | StatusPackage, raw: bytes
     ) -> SignatureVerdict:
+        at = self.clock()
         report: SignatureReport = await anyio.to_thread.run_sync(
-            partial(verify_package, raw, self.store, at=self.clock()), limiter=self.limiter
+            partial(verify_package, raw, self.store, at=at), limiter=self.limiter
         )
+        report, unbound = await self._bind_signer(package, report)
         decision = decide(report, self.policy, policy_key(package))
         details = describe(report)
+        if unbound:  # accepted under `warn`, but nobody vouches that the signer is the sender
+            details["signer_binding"] = "unbound"
+            decision = replace(decision, reference_only=True)
         if not decision.accepted:
             error = (
                 SignatureRejected
@@ -86,12 +109,50 @@ class TrustSignatureCheck:
             raise error(decision.message, details=details)
         if report.is_signed_valid and report.signed_xml is not None:
             await anyio.to_thread.run_sync(self._same_as_signed, package, report.signed_xml)
+        if isinstance(package, DocumentPackage) and package.attachments:
+            identities = (
+                await self.signers.identities_of(package.sender_id) if self.signers else None
+            )
+            files = await anyio.to_thread.run_sync(
+                check_document_files, package, self.store, at, identities, limiter=self.limiter
+            )
+            if self.document_file_policy is PolicyMode.REQUIRE:
+                require_signed_main_file(files)
+            details["attachments"] = files
         details["reference_only"] = decision.reference_only
         return SignatureVerdict(
             signature_class=report.classification.value,
             reference_only=decision.reference_only,
             details=details,
         )
+
+    async def _bind_signer(
+        self, package: DocumentPackage | StatusPackage, report: SignatureReport
+    ) -> tuple[SignatureReport, bool]:
+        """A valid signature must come from a certificate the registry binds to the From
+        agency: else `invalid` SIGNER_NOT_SENDER. An agency with no identities recorded is
+        refused under `require` (SIGNER_UNBOUND) and reference-only under `warn`."""
+        if not report.is_signed_valid or self.signers is None or report.signer is None:
+            return report, False
+        sender = package.sender_id
+        identities = await self.signers.identities_of(sender)
+        if identities:
+            if signer_matches(report.signer, identities):
+                return report, False
+            code = ReasonCode.SIGNER_NOT_SENDER
+            detail = f"{report.signer.subject} is not a signing identity of {sender}"
+        elif self.policy.mode_for(policy_key(package)) is PolicyMode.REQUIRE:
+            code = ReasonCode.SIGNER_UNBOUND
+            detail = f"no signing identity recorded for {sender}"
+        else:
+            return report, True
+        invalid = replace(
+            report,
+            classification=SignatureClass.INVALID,
+            reason=Reason.of(code, detail),
+            signed_xml=None,
+        )
+        return invalid, False
 
     def _same_as_signed(self, package: DocumentPackage | StatusPackage, signed: bytes) -> None:
         try:
@@ -123,6 +184,7 @@ def describe(report: SignatureReport) -> dict[str, Any]:
             "issuer": signer.issuer,
             "not_before": signer.not_before.isoformat(),
             "not_after": signer.not_after.isoformat(),
+            "fingerprint_sha256": signer.fingerprint_sha256,
         }
     if report.digest_algorithm:
         out["digest_algorithm"] = report.digest_algorithm

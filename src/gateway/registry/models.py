@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, new_id, utcnow
@@ -76,3 +76,21 @@ class AgencySystem(Base):
     @property
     def agency_codes(self) -> list[str]:
         return [a.code for a in self.agencies]
+
+
+class AgencySigningIdentity(Base):
+    """A certificate the agency signs with (issue 13): its SHA-256 fingerprint, or subject
+    attributes its signers' certificates carry. Checked by gateway.packages.signatures."""
+
+    __tablename__ = "agency_signing_identities"
+    __table_args__ = (UniqueConstraint("agency_code", "kind", "value"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_code: Mapped[str] = mapped_column(
+        String(35), ForeignKey("agencies.code", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))  # fingerprint | subject (trust.binding)
+    value: Mapped[str] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(500))  # e.g. the certificate's subject
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)  # of an imported cert
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

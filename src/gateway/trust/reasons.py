@@ -24,6 +24,8 @@ class ReasonCode(StrEnum):
     CERT_REVOKED = "CERT_REVOKED"
     CERT_KEY_USAGE = "CERT_KEY_USAGE"
     TRUST_NOT_CONFIGURED = "TRUST_NOT_CONFIGURED"
+    SIGNER_NOT_SENDER = "SIGNER_NOT_SENDER"
+    SIGNER_UNBOUND = "SIGNER_UNBOUND"
     XML_DOCTYPE_FORBIDDEN = "XML_DOCTYPE_FORBIDDEN"
     XML_MALFORMED = "XML_MALFORMED"
     XML_ENCODING = "XML_ENCODING"
@@ -54,6 +56,13 @@ _MESSAGES = {
     ReasonCode.CERT_KEY_USAGE: "Chứng thư số không được phép dùng để ký số văn bản.",
     ReasonCode.TRUST_NOT_CONFIGURED: (
         "Hệ thống chưa cấu hình danh sách chứng thư gốc tin cậy nên không thể xác thực chữ ký."
+    ),
+    ReasonCode.SIGNER_NOT_SENDER: (
+        "Chứng thư số ký gói tin không thuộc cơ quan gửi (From) theo danh bạ chữ ký của trục."
+    ),
+    ReasonCode.SIGNER_UNBOUND: (
+        "Cơ quan gửi chưa đăng ký chứng thư số ký văn bản với trục nên không xác định được "
+        "người ký là cơ quan gửi."
     ),
     ReasonCode.XML_DOCTYPE_FORBIDDEN: (
         "Gói tin chứa khai báo DOCTYPE/thực thể, không được chấp nhận."

@@ -753,3 +753,6 @@ async def report_csv(request: Request, op: Op, month: str = "") -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+from . import signers as _signers  # noqa: E402, F401 - its pages join `router` (issue 13)

@@ -1,7 +1,7 @@
 """Agency signing identities: who may sign for an agency (issue 13, signer = sender).
 
 Revision ID: 2026_12_01_trust
-Revises: 2026_11_21_0008
+Revises: 2026_12_01_first
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2026_12_01_trust"
-down_revision: str | None = "2026_11_21_0008"
+down_revision: str | None = "2026_12_01_first"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -117,6 +117,8 @@ FAKE_SECRETS = {
     "bootstrapAdminKey": "test-only-bootstrap-key",
     "signingKey": "-----BEGIN PRIVATE KEY-----\nTEST ONLY\n-----END PRIVATE KEY-----\n",
     "signingCert": "-----BEGIN CERTIFICATE-----\nTEST ONLY\n-----END CERTIFICATE-----\n",
+    "secretsKey": "LUxo3ZWGQqYx4XyDtCvJBv0kkD3XWkSxjwO6U3KJm6o=",
+    "auditAnchorKey": "test-only-audit-anchor-key-of-32-chars-or-more",
 }
 PRODUCTION_INLINE_SECRETS: dict[str, Any] = {
     "config": {"environment": "production", "nodeCode": "00.53.W00"},

@@ -10,6 +10,7 @@ production node with inline secrets; development against real services.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import tomllib
 from typing import Any
@@ -360,6 +361,8 @@ def test_the_secret_holds_every_kind_of_secret() -> None:
         "bootstrap-admin-key": FAKE["bootstrapAdminKey"],
         "gateway-key.pem": FAKE["signingKey"],
         "gateway-cert.pem": FAKE["signingCert"],
+        "secrets-key": FAKE["secretsKey"],
+        "audit-anchor-key": FAKE["auditAnchorKey"],
     }
     # Every key a pod reads from the chart's Secret is there.
     for d in by_kind(docs, "Deployment"):
@@ -368,7 +371,8 @@ def test_the_secret_holds_every_kind_of_secret() -> None:
     api_env = {e["name"] for e in pod_spec(one(docs, "Deployment", "gw-gateway-api"))
                ["containers"][0]["env"]}
     assert {"GATEWAY_DATABASE_URL", "GATEWAY_BROKER_URL", "GATEWAY_BOOTSTRAP_ADMIN_KEY",
-            "GATEWAY_SIGNING_KEY_FILE", "GATEWAY_SIGNING_CERT_FILE"} <= api_env
+            "GATEWAY_SIGNING_KEY_FILE", "GATEWAY_SIGNING_CERT_FILE", "GATEWAY_SECRETS_KEY",
+            "GATEWAY_AUDIT_ANCHOR_KEY"} <= api_env
 
 
 def test_defaults_hold_no_secret_values() -> None:
@@ -379,12 +383,14 @@ def test_defaults_hold_no_secret_values() -> None:
 def test_existing_secret_is_read_with_the_documented_keys() -> None:
     docs = helmchart.manifests(PRODUCTION_EXISTING_SECRET)
     documented = {"database-url", "broker-url", "bootstrap-admin-key", "gateway-key.pem",
-                  "gateway-cert.pem"}
+                  "gateway-cert.pem", "secrets-key", "audit-anchor-key"}
+    # optional: the API creates no operator without it; development generates the two keys
+    optional_keys = {"bootstrap-admin-key", "secrets-key", "audit-anchor-key"}
     for d in by_kind(docs, "Deployment") + by_kind(docs, "Job"):
         for name, key, optional in secret_refs(pod_spec(d)):
             assert name == "edoc-gateway-secrets"
             assert key in documented
-            assert optional == (key == "bootstrap-admin-key")
+            assert optional == (key in optional_keys)
 
 
 # ------------------------------------------------------------------------ migration hook
@@ -596,3 +602,29 @@ def test_the_docs_deploy_the_image_they_build() -> None:
     assert built == f"{image['repository']}:{image['tag']}"
     version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert image["tag"] == version["version"] == helmchart.chart().metadata["appVersion"]
+
+
+def test_a_production_install_gives_the_pods_every_setting_the_gateway_requires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The API pod's environment as Kubernetes would build it (ConfigMap + env, secrets
+    resolved from the chart's Secret) passes the gateway's own production checks."""
+    values = helmchart.merge(
+        PRODUCTION_INLINE_SECRETS, {"trustBundle": PRODUCTION_EXISTING_SECRET["trustBundle"]}
+    )
+    docs = helmchart.manifests(values)
+    config = one(docs, "ConfigMap", "gw-gateway")["data"]
+    secret_data = one(docs, "Secret", "gw-gateway")["data"]
+    secret = {k: base64.b64decode(v).decode() for k, v in secret_data.items()}
+    (c,) = pod_spec(one(docs, "Deployment", "gw-gateway-api"))["containers"]
+    env = dict(config)
+    for e in c["env"]:
+        ref = e.get("valueFrom", {}).get("secretKeyRef")
+        env[e["name"]] = secret[ref["key"]] if ref else e["value"]
+    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.environment == "production"
+    settings.check_service_runtime()  # raises on the first missing production setting

@@ -117,6 +117,12 @@ broker-url: {{ .Values.secrets.brokerUrl | b64enc | quote }}
 {{- with .Values.secrets.bootstrapAdminKey }}
 bootstrap-admin-key: {{ . | b64enc | quote }}
 {{- end }}
+{{- with .Values.secrets.secretsKey }}
+secrets-key: {{ . | b64enc | quote }}
+{{- end }}
+{{- with .Values.secrets.auditAnchorKey }}
+audit-anchor-key: {{ . | b64enc | quote }}
+{{- end }}
 {{- if .Values.secrets.signingKey }}
 gateway-key.pem: {{ .Values.secrets.signingKey | b64enc | quote }}
 gateway-cert.pem: {{ .Values.secrets.signingCert | b64enc | quote }}
@@ -148,6 +154,20 @@ and the paths of the mounted key files.
     secretKeyRef:
       name: {{ include "gateway.secretName" . }}
       key: broker-url
+{{- /* Optional: development generates both keys into the data directory; production refuses
+       to start without them, and the schema requires them for an inline production Secret. */}}
+- name: GATEWAY_SECRETS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "gateway.secretName" . }}
+      key: secrets-key
+      optional: true
+- name: GATEWAY_AUDIT_ANCHOR_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "gateway.secretName" . }}
+      key: audit-anchor-key
+      optional: true
 {{- if include "gateway.signingEnabled" . }}
 - name: GATEWAY_SIGNING_KEY_FILE
   value: /etc/gateway/keys/gateway-key.pem

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from ..auth.dependencies import AdminOperator
 from ..body import read_body_limited
+from ..body_policy import authenticator
 from ..db import SessionDep
 from ..errors import (
     Conflict,
@@ -171,6 +172,7 @@ def _box(request: Request) -> SecretBox:
     return box
 
 
+@authenticator  # the signed headers are checked before any body is read
 async def vxp_caller(request: Request) -> VxpCaller:
     settings = request.app.state.settings
     async with request.app.state.db.read_session() as session:

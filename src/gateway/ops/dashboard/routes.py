@@ -36,6 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ... import __version__
+from ...body_policy import authenticator
 from ...db import SessionDep, begin_write
 from ...delivery.push import endpoint_origin
 from ...delivery.service import DeliveryAdmin
@@ -115,6 +116,7 @@ def _zone(request: Request) -> Any:
     return request.app.state.calendar.zone
 
 
+@authenticator  # the session is checked before a form body is read
 async def current_operator(request: Request) -> OperatorContext:
     token = request.cookies.get(COOKIE)
     ctx = await _store(request).resolve(request.app.state.db, token)

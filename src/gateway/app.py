@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, body_policy, errors, trust_routes
+from . import __version__, body_policy, errors, input_policy, trust_routes
 from .audit.chainer import background_chainer
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
@@ -71,6 +71,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
+        input_policy.guard_engine(db.engine)  # no NUL reaches the database
         try:
             if settings.auto_migrate:
                 await db.migrate()
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     )
     # gateway.ops: Prometheus counters per app, and the request id in every log line
     app.state.metrics = GatewayMetrics()
+    app.add_middleware(input_policy.InputPolicyMiddleware)  # NUL or `..` in the URL or headers: 400
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids even for refused requests
 

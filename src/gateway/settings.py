@@ -144,7 +144,9 @@ class Settings(BaseSettings):
         "(behind a TLS-terminating proxy that speaks http to the gateway, set true)",
     )
     metrics_token: SecretStr | None = Field(
-        default=None, description="when set, GET /metrics wants `Authorization: Bearer <token>`"
+        default=None,
+        description="when set, GET /metrics wants `Authorization: Bearer <token>`; in "
+        "production /metrics is closed (401) until it is set",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per line, with request_id"

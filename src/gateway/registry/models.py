@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, new_id, utcnow
@@ -39,6 +39,8 @@ class Agency(Base):
     """
 
     __tablename__ = "agencies"
+    # codes differing only in case would be two agencies to the gateway but one to people
+    __table_args__ = (Index("uq_agencies_code_ci", text("lower(code)"), unique=True),)
 
     code: Mapped[str] = mapped_column(String(35), primary_key=True)
     name: Mapped[str] = mapped_column(String(500))

@@ -135,8 +135,9 @@ class RegistryService:
         return parent_level
 
     async def create_agency(self, data: AgencyIn) -> Agency:
-        if await self.agencies.get(data.code) is not None:
-            raise Conflict(f"Cơ quan mã {data.code} đã có trong danh bạ")
+        taken = (await self.agencies.spellings([data.code])).get(data.code.lower())
+        if taken is not None:  # codes are unique whatever their case
+            raise Conflict(f"Cơ quan mã {taken} đã có trong danh bạ", details={"code": taken})
         parent_level = await self._check_refs(data.parent_code, data.superseded_by)
         agency = Agency(
             **data.model_dump(exclude={"level"}),
@@ -183,6 +184,7 @@ class RegistryService:
         """
         findings: list[dict[str, Any]] = []
         parsed: dict[str, AgencyIn] = {}
+        lowered: set[str] = set()
         for number, row in enumerate(rows, start=1):
             try:
                 item = AgencyIn.model_validate(
@@ -193,11 +195,18 @@ class RegistryService:
                     loc = "/".join(str(p) for p in e["loc"]) or "row"
                     findings.append(_finding(f"bản ghi {number}: {e['msg']}", f"{number}/{loc}"))
                 continue
-            if item.code in parsed:
+            if item.code.lower() in lowered:
                 findings.append(
                     _finding(f"bản ghi {number}: mã {item.code} bị lặp", f"{number}/code")
                 )
+            lowered.add(item.code.lower())
             parsed[item.code] = item
+        for code, taken in (await self.agencies.spellings(parsed)).items():
+            wanted = next(c for c in parsed if c.lower() == code)
+            if wanted != taken:  # an upsert must name the agency as it is registered
+                findings.append(
+                    _finding(f"mã {wanted}: đã có {taken} (khác chữ hoa/thường)", wanted)
+                )
         known = await self.agencies.existing_codes(
             c for a in parsed.values() for c in (a.parent_code, a.superseded_by) if c
         )

@@ -53,7 +53,9 @@ class Agency(Base):
         String(35), ForeignKey("agencies.code", ondelete="SET NULL")
     )
     delivery_mode: Mapped[str] = mapped_column(String(8), default="poll")
-    endpoint_url: Mapped[str | None] = mapped_column(Text)
+    endpoint_url: Mapped[str | None] = mapped_column(Text)  # credentials shown as ***
+    # the complete endpoint_url when it carries credentials, sealed (registry.endpoint_secret)
+    endpoint_url_sealed: Mapped[str | None] = mapped_column(Text)
     # the shared HMAC secret for push delivery, sealed with gateway.secretbox (never shown
     # again after it is generated / rotated)
     push_secret_sealed: Mapped[str | None] = mapped_column(Text)

@@ -29,6 +29,8 @@ from ..errors import (
     RecipientUnknown,
     ValidationFailed,
 )
+from ..secretbox import SecretBox
+from .endpoint_secret import redact_values, seal_endpoint
 from .models import Agency, AgencySystem
 from .repository import AgencyRepository, SystemRepository
 from .schemas import (
@@ -107,9 +109,10 @@ def parse_import(data: bytes, fmt: str | None = None) -> list[dict[str, Any]]:
 
 
 class RegistryService:
-    def __init__(self, session: AsyncSession, actor: str):
+    def __init__(self, session: AsyncSession, actor: str, *, box: SecretBox | None = None):
         self.session = session
         self.actor = actor
+        self.box = box  # seals credentials in endpoint URLs (registry.endpoint_secret)
         self.agencies = AgencyRepository(session)
         self.systems = SystemRepository(session)
         self.auth = AuthRepository(session)
@@ -140,7 +143,7 @@ class RegistryService:
             raise Conflict(f"Cơ quan mã {taken} đã có trong danh bạ", details={"code": taken})
         parent_level = await self._check_refs(data.parent_code, data.superseded_by)
         agency = Agency(
-            **data.model_dump(exclude={"level"}),
+            **self._sealed(data.model_dump(exclude={"level"})),
             level=data.level or infer_level(data.code, parent_level),
         )
         self.agencies.add(agency)
@@ -149,7 +152,7 @@ class RegistryService:
             "agency.created",
             actor=self.actor,
             subject=f"agency:{agency.code}",
-            data=data.model_dump(),
+            data=redact_values(data.model_dump()),
         )
         return agency
 
@@ -163,14 +166,15 @@ class RegistryService:
         if changes.get("superseded_by") == code or changes.get("parent_code") == code:
             raise ValidationFailed("Cơ quan không thể là cấp trên hay kế thừa của chính nó")
         await self._check_refs(changes.get("parent_code"), changes.get("superseded_by"))
-        for key, value in changes.items():
+        for key, value in self._sealed(changes).items():
             setattr(agency, key, value)
         if agency.delivery_mode == "push" and not agency.endpoint_url:
             raise ValidationFailed("Chế độ push cần endpoint_url")
         agency.updated_at = utcnow()
         await self.session.flush()
         await self.audit.append(
-            "agency.updated", actor=self.actor, subject=f"agency:{code}", data=changes
+            "agency.updated", actor=self.actor, subject=f"agency:{code}",
+            data=redact_values(changes),
         )
         return agency
 
@@ -237,7 +241,9 @@ class RegistryService:
         now = utcnow()
         inserts, updates, links = [], [], []
         for code, item in parsed.items():
-            values = item.model_dump(exclude={"parent_code", "superseded_by", "level"})
+            values = self._sealed(
+                item.model_dump(exclude={"parent_code", "superseded_by", "level"})
+            )
             values["level"] = item.level or (
                 existing[code].level if code in existing else level_of(code)
             )
@@ -268,6 +274,15 @@ class RegistryService:
             "agency.imported", actor=self.actor, subject="registry", data=result.model_dump()
         )
         return result
+
+    def _sealed(self, values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return seal_endpoint(values, self.box)
+        except ValueError:
+            raise ValidationFailed(
+                "endpoint_url chứa thông tin đăng nhập: chỉ nhận qua API quản trị "
+                "(cần khóa niêm phong của gateway)"
+            ) from None
 
     async def _levels_of(self, codes: Iterable[str]) -> dict[str, int]:
         return {c: a.level for c, a in (await self.agencies.get_many(codes)).items()}

@@ -86,9 +86,7 @@ def import_command(
 
         async def work(session: AsyncSession):
             service = RegistryService(session, _actor(), box=settings.secret_box())
-            return await service.import_agencies(
-                rows, progress=lambda n: progress.advance(task, n)
-            )
+            return await service.import_agencies(rows, progress=lambda n: progress.advance(task, n))
 
         try:
             result = run_in_session(settings, work)

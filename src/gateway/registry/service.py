@@ -173,7 +173,9 @@ class RegistryService:
         agency.updated_at = utcnow()
         await self.session.flush()
         await self.audit.append(
-            "agency.updated", actor=self.actor, subject=f"agency:{code}",
+            "agency.updated",
+            actor=self.actor,
+            subject=f"agency:{code}",
             data=redact_values(changes),
         )
         return agency

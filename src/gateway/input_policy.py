@@ -2,7 +2,8 @@
 BAD_REQUEST, not passed on until the database driver (or the static file server) fails.
 
 - at the door (`InputPolicyMiddleware`): a NUL character in the URL path, query string or any
-  header; a `..` or `.` path segment, however it was encoded (`..%2f`, `%2e%2e`);
+  header (400); a `..` or `.` path segment, however it was encoded (`..%2f`, `%2e%2e`): 404,
+  since such a path names nothing;
 - at the database (`guard_engine`): a NUL in any text parameter of any statement, whatever it
   came from (JSON strings, form fields, VXP bodies). PostgreSQL cannot store NUL in text and
   SQLite would keep it silently; refusing on both keeps the backends alike.
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import BadRequest
+from .errors import BadRequest, GatewayError, NotFound
 
 NUL_MESSAGE = "Dữ liệu chứa ký tự NUL (\\x00), không được chấp nhận"
 
@@ -27,15 +28,16 @@ def _refusal(where: str) -> BadRequest:
     return BadRequest(NUL_MESSAGE, details={"where": where})
 
 
-def _problem(scope: Scope) -> BadRequest | None:
+def _problem(scope: Scope) -> GatewayError | None:
     raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode()
     path = unquote(raw_path.decode("latin-1"))  # %2f counts as a separator here
     if "\x00" in path or "\x00" in scope.get("path", ""):
         return _refusal("path")
     segments = path.replace("\\", "/").split("/")
-    if any(s in ("..", ".") for s in segments):
-        return BadRequest(
-            "Đường dẫn chứa đoạn '..' hoặc '.', không được chấp nhận", details={"where": "path"}
+    if any(s in ("..", ".") for s in segments):  # names no resource, however encoded
+        return NotFound(
+            "Đường dẫn chứa đoạn '..' hoặc '.': không có tài nguyên nào như vậy",
+            details={"where": "path"},
         )
     if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
         return _refusal("query")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, errors, trust_routes
+from . import __version__, body_policy, errors, input_policy, trust_routes
 from .audit.chainer import background_chainer
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
+        input_policy.guard_engine(db.engine)  # no NUL reaches the database
         try:
             if settings.auto_migrate:
                 await db.migrate()
@@ -113,8 +114,15 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.state.signature_check = signature_check or app.state.trust.check
     app.state.clock = utcnow  # tests may replace it to pin "now"
     errors.install(app)
+    body_policy.install(  # authenticate, then cap and time the body, per route
+        app,
+        json_limit=settings.max_json_body_bytes,
+        package_limit=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+    )
     # gateway.ops: Prometheus counters per app, and the request id in every log line
     app.state.metrics = GatewayMetrics()
+    app.add_middleware(input_policy.InputPolicyMiddleware)  # NUL or `..` in the URL or headers: 400
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids even for refused requests
 

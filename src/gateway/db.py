@@ -10,6 +10,7 @@ half-way when a read transaction tries to upgrade. Only one process should write
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -115,6 +116,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(url.database))  # SQLite gives -wal/-shm the same mode
         engine = create_async_engine(
             url,
             echo=settings.db_echo,
@@ -123,6 +125,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(url, echo=settings.db_echo, pool_pre_ping=True)
+
+
+def create_private(path: Path) -> None:
+    """Create `path` empty with mode 0600 (owner only) unless it exists: the database and its
+    backups hold sealed secrets and personal data, never for other local users to read."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
+    os.chmod(path, 0o600)  # whatever the umask
 
 
 def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

@@ -163,6 +163,13 @@ class PayloadTooLarge(GatewayError):
     description = "Request body larger than max_body_bytes"
 
 
+class RequestTimeout(GatewayError):
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+    default_message = "Nội dung yêu cầu gửi quá chậm (quá thời gian chờ), vui lòng gửi lại"
+    description = "The request body stalled longer than body_timeout_seconds"
+
+
 class UnsupportedMediaType(GatewayError):
     status_code = 415
     code = "UNSUPPORTED_MEDIA_TYPE"
@@ -239,6 +246,7 @@ ALL_ERRORS: tuple[type[GatewayError], ...] = (
     Conflict,
     Gone,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationFailed,
     RecipientUnknown,

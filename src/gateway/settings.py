@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = Field(default=64 * MIB, gt=0)
+    max_json_body_bytes: int = Field(
+        default=64 * 1024, gt=0, description="cap on JSON and form bodies (admin, dashboard)"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="a request body silent this long between chunks: 408"
+    )
     inbox_page_max: int = 500
 
     # --- identity of this node ---------------------------------------------------------
@@ -158,7 +164,9 @@ class Settings(BaseSettings):
         "(behind a TLS-terminating proxy that speaks http to the gateway, set true)",
     )
     metrics_token: SecretStr | None = Field(
-        default=None, description="when set, GET /metrics wants `Authorization: Bearer <token>`"
+        default=None,
+        description="when set, GET /metrics wants `Authorization: Bearer <token>`; in "
+        "production /metrics is closed (401) until it is set",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per line, with request_id"

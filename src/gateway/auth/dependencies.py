@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from ..body_policy import authenticates, once_per_request
 from ..errors import Forbidden, Unauthenticated
 from ..settings import Settings
 from .service import AuthService, Principal, peer_is_trusted
@@ -23,13 +24,12 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def current_principal(
-    request: Request,
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> Principal:
-    key = bearer.credentials if bearer else api_key
+@once_per_request
+async def principal_for_request(request: Request) -> Principal:
+    """Who is calling, from the request's headers alone (so the body gate can ask first)."""
+    settings: Settings = request.app.state.settings
+    bearer = await _bearer(request)
+    key = bearer.credentials if bearer else await _api_key(request)
     identity = None
     if not key and settings.client_cert_header:
         identity = request.headers.get(settings.client_cert_header)
@@ -45,6 +45,16 @@ async def current_principal(
         if key:
             return await service.principal_for_key(key.strip())
         return await service.principal_for_certificate(identity or "")
+
+
+@authenticates(principal_for_request)
+async def current_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    # `bearer` and `api_key` declare the security schemes in OpenAPI; the check reads them
+    return await principal_for_request(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

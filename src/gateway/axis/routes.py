@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from ..auth.dependencies import AdminOperator
 from ..auth.service import peer_is_trusted
 from ..body import read_body_limited
+from ..body_policy import authenticator
 from ..db import SessionDep
 from ..errors import (
     Conflict,
@@ -164,6 +165,7 @@ def _box(request: Request) -> SecretBox:
     return box
 
 
+@authenticator  # the signed headers are checked before any body is read
 async def vxp_caller(request: Request) -> VxpCaller:
     skew = request.app.state.settings.vxp_max_skew_seconds  # opt-in; None = not checked
     async with request.app.state.db.read_session() as session:

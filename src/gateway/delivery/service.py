@@ -45,6 +45,8 @@ from ..ops.observe import observer_for
 from ..outages.health import HealthLog
 from ..outages.service import close_on_recovery
 from ..packages.arrival import mark_entered
+from ..registry.endpoint_secret import push_url
+from ..registry.models import Agency
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
 from .backoff import RetryPolicy
@@ -123,6 +125,13 @@ class DeliveryHandler:
             request_id_var.reset(token)
             self._in_flight.discard(job.delivery_id)
 
+    def _push_url(self, agency: Agency) -> str | None:
+        """The endpoint with its credentials, if they were sealed (registry.endpoint_secret)."""
+        try:
+            return push_url(agency.endpoint_url, agency.endpoint_url_sealed, self.box)
+        except SecretBoxError:
+            return None  # sealed under a key this gateway no longer has: cannot push
+
     def _secret(self, sealed: str | None) -> str | None:
         if not sealed:
             return None
@@ -149,8 +158,8 @@ class DeliveryHandler:
                 if package is None:
                     return HandlerResult.done("package gone")
                 raw = package.raw
-                url = agency.endpoint_url  # type: ignore[union-attr]
-                secret = self._secret(agency.push_secret_sealed)  # type: ignore[union-attr]
+                url = self._push_url(agency)
+                secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]
                 started = delivery.retry_from or delivery.queued_at
         if not push:
             if needs_marking:
@@ -290,8 +299,8 @@ class DeliveryHandler:
             push = agency is not None and agency.delivery_mode == "push" and agency.endpoint_url
             payload = dict(notice.payload)
             created = notice.created_at
-            url = agency.endpoint_url if push else None  # type: ignore[union-attr]
-            secret = self._secret(agency.push_secret_sealed) if push else None  # type: ignore[union-attr]
+            url = self._push_url(agency) if push else None
+            secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]
         if not push or secret is None:
             # poll-mode sender (or no usable secret): the notice waits in GET /notices
             await self._settle_notice(job.delivery_id, "available", None)

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 
 from .. import __version__
+from ..db import create_private
 from ..settings import Settings
 
 FORMAT = "gateway-backup/1"
@@ -144,6 +145,8 @@ def backup(
     partial = output.with_name(output.name + ".partial")
     created = _now()
     try:
+        partial.unlink(missing_ok=True)  # a leftover of a crashed run
+        create_private(partial)  # 0600 from the start; the dump writes into it
         if backend_of(settings) == "sqlite":
             database, revision, tool = _sqlite_backup(settings, partial)
             schema_used = None
@@ -335,7 +338,8 @@ def _sqlite_restore(
     stamp = _stamp(_now())
     staged = target.with_name(f"{target.name}.restore-{stamp}.partial")
     try:
-        shutil.copyfile(backup_file, staged)
+        create_private(staged)
+        shutil.copyfile(backup_file, staged)  # keeps the 0600 of the file it writes into
         check = sqlite3.connect(staged)
         try:
             _integrity(check, f"the backup {backup_file}")

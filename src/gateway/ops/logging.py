@@ -91,6 +91,20 @@ class TextFormatter(logging.Formatter):
             record.request_id = "-"
         return super().format(record)
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # one record, one line: a `%0A` in a URL path must not forge a line of its own (a
+        # traceback, appended after this, keeps its lines)
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (newlines, escapes, …) as visible escapes: `\\n`, `\\x1b`."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 def configure_logging(fmt: str = "text", level: str = "info", *, stream: Any = None) -> None:
     """Route every log record (the gateway's, uvicorn's, libraries') to one handler on the

@@ -424,9 +424,16 @@ def serve_worker_metrics(db: Any, host: str, port: int) -> GatewayMetrics:
 @router.get("/metrics", include_in_schema=True, response_class=Response)
 async def metrics_endpoint(request: Request) -> Response:
     """Prometheus text exposition. Requires `Authorization: Bearer <GATEWAY_METRICS_TOKEN>`
-    when that setting is set."""
+    when that setting is set; in production it is closed until it is set."""
     app = request.app
     token = app.state.settings.metrics_token
+    if token is None and app.state.settings.environment == "production":
+        return Response(
+            "metrics are closed: set GATEWAY_METRICS_TOKEN\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if token is not None:
         given = request.headers.get("authorization", "")
         secret = token.get_secret_value() if hasattr(token, "get_secret_value") else str(token)

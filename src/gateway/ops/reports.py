@@ -28,8 +28,6 @@ and the dashboard.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
@@ -38,6 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import OfficeCalendar
+from ..csv_out import to_csv
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency
 
@@ -137,13 +136,8 @@ class MonthlyReport:
         return next(r for r in self.rows if r.agency_code == code)
 
     def to_csv(self) -> bytes:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(("month", *COLUMNS))
-        for r in self.rows:
-            d = asdict(r)
-            writer.writerow((self.month, *(d[c] for c in COLUMNS)))
-        return buf.getvalue().encode("utf-8-sig")
+        rows = ((self.month, *(d[c] for c in COLUMNS)) for d in map(asdict, self.rows))
+        return to_csv(("month", *COLUMNS), rows)
 
 
 async def monthly_report(

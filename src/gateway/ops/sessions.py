@@ -13,7 +13,9 @@
   double-submit cookie instead (there is no session yet).
 - After GATEWAY_DASHBOARD_LOGIN_MAX_FAILURES failed logins for a user name within
   GATEWAY_DASHBOARD_LOGIN_LOCKOUT_MINUTES, further logins for that name are refused until the
-  window has passed (recorded in `login_attempts`, so every replica agrees).
+  window has passed (recorded in `login_attempts`, so every replica agrees). Each attempt is
+  counted, one name at a time, before its password is checked: a concurrent burst gets at
+  most that many checks.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import anyio.to_thread
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
@@ -119,22 +121,18 @@ class SessionStore:
     ) -> tuple[OperatorContext, str]:
         """Check the password; on success store a new session (in `session`, the caller's
         unit of work) and return it with its token. Raises LoginRefused: "locked" (nothing
-        recorded, the password not even checked) or "invalid" (the failed attempt is added to
-        `session`: the caller commits it). Never commits."""
+        recorded, the password not even checked) or "invalid" (the failed attempt stays
+        recorded). The attempt itself is recorded in its own transaction first."""
         now = self.clock()
         username = username.strip()[:100]
-        # reads and the (deliberately slow) password check first, outside the write turn
-        async with db.read_session() as reader:
-            failures = await reader.scalar(
-                select(func.count()).where(
-                    LoginAttempt.username == username,
-                    LoginAttempt.ok.is_(False),
-                    LoginAttempt.at > now - self.window,
-                )
-            )
-            op = await reader.scalar(select(Operator).where(Operator.username == username))
-        if int(failures or 0) >= self.max_failures:
+        # The attempt is counted (committed) before anything is checked, one name at a time,
+        # so concurrent guesses see each other: of a burst, at most `max_failures` reach the
+        # password check and the rest are refused unchecked.
+        attempt = await self._reserve_attempt(db, username, ip, now)
+        if attempt is None:
             raise LoginRefused("locked")
+        async with db.read_session() as reader:
+            op = await reader.scalar(select(Operator).where(Operator.username == username))
         stored = op.password_hash if op is not None and op.active else None
         ok = await anyio.to_thread.run_sync(verify_password, password, stored or _dummy_hash())
         ok = ok and stored is not None
@@ -143,11 +141,9 @@ class SessionStore:
             secret = self.settings.secret_box().open(op.totp_secret_sealed)
             step = accepted_step(secret, code, now, op.totp_last_step)
             ok = step is not None
-        await begin_write(session)
-        session.add(LoginAttempt(username=username, ip=ip, at=now, ok=ok))
         if not ok or op is None:
-            await session.flush()
-            raise LoginRefused("invalid")
+            raise LoginRefused("invalid")  # the attempt stays counted as a failure
+        await begin_write(session)
         if step is not None:  # a code works once, even if two logins race with it
             claimed = await session.execute(
                 update(Operator)
@@ -159,6 +155,9 @@ class SessionStore:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 raise LoginRefused("invalid")
+        await session.execute(
+            update(LoginAttempt).where(LoginAttempt.id == attempt).values(ok=True)
+        )
         # a success clears the name's failure count; old attempts are not kept forever
         await session.execute(
             delete(LoginAttempt).where(
@@ -194,6 +193,34 @@ class SessionStore:
         )
         ctx = OperatorContext(row.id, op.id, op.username, op.role, csrf_for(token), row.expires_at)
         return ctx, token
+
+    async def _reserve_attempt(
+        self, db: Database, username: str, ip: str | None, now: datetime
+    ) -> int | None:
+        """Record a (so far failed) attempt in a transaction of its own, committed at once,
+        unless the name is locked (None). Attempts on one name are serialized: SQLite has one
+        writer at a time; PostgreSQL takes a transaction-scoped advisory lock on the name."""
+        from ..delivery.uow import write_session
+
+        async with write_session(db) as writer:
+            if db.dialect == "postgresql":
+                await writer.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"gateway.login:{username}"},
+                )
+            failures = await writer.scalar(
+                select(func.count()).where(
+                    LoginAttempt.username == username,
+                    LoginAttempt.ok.is_(False),
+                    LoginAttempt.at > now - self.window,
+                )
+            )
+            if int(failures or 0) >= self.max_failures:
+                return None
+            row = LoginAttempt(username=username, ip=ip, at=now, ok=False)
+            writer.add(row)
+            await writer.flush()
+            return row.id
 
     async def logout(self, session: AsyncSession, token: str) -> None:
         await begin_write(session)

@@ -10,8 +10,6 @@ hiệu), subject, Priority and the copy's state now, urgent first. The same repo
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..calendar import OfficeCalendar
+from ..csv_out import to_csv
 from ..db import show_time
 from .models import OutageIncident
 from .repository import OutageRepository
@@ -157,9 +156,7 @@ class OutageReport:
     def to_csv(self) -> bytes:
         """One line per affected copy (an incident without any: one line, copy columns empty);
         UTF-8 with a byte-order mark, like the monthly report."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
+        rows: list[list[Any]] = []
         for i in self.incidents:
             head = [
                 i.id,
@@ -173,9 +170,9 @@ class OutageReport:
                 i.working_seconds,
             ]
             if not i.affected:
-                writer.writerow(head + [""] * (len(CSV_COLUMNS) - len(head)))
+                rows.append(head + [""] * (len(CSV_COLUMNS) - len(head)))
             for c in i.affected:
-                writer.writerow(
+                rows.append(
                     [
                         *head,
                         c.document_id or "",
@@ -190,7 +187,7 @@ class OutageReport:
                         show_time(c.delivered_at) if c.delivered_at else "",
                     ]
                 )
-        return buf.getvalue().encode("utf-8-sig")
+        return to_csv(CSV_COLUMNS, rows)
 
 
 async def entry_for(

@@ -84,13 +84,14 @@ def import_command(
     ) as progress:
         task = progress.add_task("import", total=len(rows))
 
+        settings = get_settings()
+
         async def work(session: AsyncSession):
-            return await RegistryService(session, _actor()).import_agencies(
-                rows, progress=lambda n: progress.advance(task, n)
-            )
+            service = RegistryService(session, _actor(), box=settings.secret_box())
+            return await service.import_agencies(rows, progress=lambda n: progress.advance(task, n))
 
         try:
-            result = run_in_session(get_settings(), work)
+            result = run_in_session(settings, work)
         except GatewayError as exc:
             raise _fail(exc) from None
     console.print(

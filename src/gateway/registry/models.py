@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, new_id, utcnow
@@ -39,6 +50,8 @@ class Agency(Base):
     """
 
     __tablename__ = "agencies"
+    # codes differing only in case would be two agencies to the gateway but one to people
+    __table_args__ = (Index("uq_agencies_code_ci", text("lower(code)"), unique=True),)
 
     code: Mapped[str] = mapped_column(String(35), primary_key=True)
     name: Mapped[str] = mapped_column(String(500))
@@ -51,7 +64,9 @@ class Agency(Base):
         String(35), ForeignKey("agencies.code", ondelete="SET NULL")
     )
     delivery_mode: Mapped[str] = mapped_column(String(8), default="poll")
-    endpoint_url: Mapped[str | None] = mapped_column(Text)
+    endpoint_url: Mapped[str | None] = mapped_column(Text)  # credentials shown as ***
+    # the complete endpoint_url when it carries credentials, sealed (registry.endpoint_secret)
+    endpoint_url_sealed: Mapped[str | None] = mapped_column(Text)
     # the shared HMAC secret for push delivery, sealed with gateway.secretbox (never shown
     # again after it is generated / rotated)
     push_secret_sealed: Mapped[str | None] = mapped_column(Text)

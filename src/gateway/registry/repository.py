@@ -20,6 +20,17 @@ class AgencyRepository:
     async def get(self, code: str) -> Agency | None:
         return await self.session.get(Agency, code)
 
+    async def spellings(self, codes: Iterable[str]) -> dict[str, str]:
+        """{lower(code): the code as registered} for registered codes equal up to case."""
+        found: dict[str, str] = {}
+        batch = list(dict.fromkeys(c.lower() for c in codes))
+        for i in range(0, len(batch), CHUNK):
+            rows = await self.session.scalars(
+                select(Agency.code).where(func.lower(Agency.code).in_(batch[i : i + CHUNK]))
+            )
+            found.update({c.lower(): c for c in rows.all()})
+        return found
+
     async def existing_codes(self, codes: Iterable[str]) -> set[str]:
         found: set[str] = set()
         batch = list(dict.fromkeys(codes))

@@ -21,6 +21,7 @@ from ..errors import (
     ValidationFailed,
     responses,
 )
+from ..secretbox import SecretBox
 from .models import Agency
 from .schemas import (
     AgencyIn,
@@ -96,8 +97,12 @@ async def create_agency(
     body: AgencyIn, request: Request, session: SessionDep, op: AdminOperator
 ) -> AgencyOut:
     """Register an agency. In push mode the answer holds its push secret, shown only once."""
-    agency = await RegistryService(session, op.actor).create_agency(body)
+    agency = await RegistryService(session, op.actor, box=_box(request)).create_agency(body)
     return await _with_push_secret(request, session, op.actor, agency)
+
+
+def _box(request: Request) -> SecretBox:
+    return request.app.state.settings.secret_box()  # seals credentials in endpoint URLs
 
 
 async def _with_push_secret(
@@ -105,8 +110,7 @@ async def _with_push_secret(
 ) -> AgencyOut:
     from ..delivery.secrets import ensure_push_secret
 
-    box = request.app.state.settings.secret_box()
-    secret = await ensure_push_secret(session, agency, box, actor=actor)
+    secret = await ensure_push_secret(session, agency, _box(request), actor=actor)
     return AgencyOut.model_validate(agency).model_copy(update={"push_secret": secret})
 
 
@@ -116,7 +120,7 @@ async def update_agency(
 ) -> AgencyOut:
     """Change an agency; e.g. `{"active": false, "superseded_by": "…"}` after a merger.
     Switching to push mode generates its push secret, shown only in this answer."""
-    agency = await RegistryService(session, op.actor).update_agency(code, body)
+    agency = await RegistryService(session, op.actor, box=_box(request)).update_agency(code, body)
     return await _with_push_secret(request, session, op.actor, agency)
 
 
@@ -143,7 +147,7 @@ async def import_agencies(request: Request, session: SessionDep, op: AdminOperat
         raise UnsupportedMediaType("Cần text/csv hoặc application/json")
     data = await read_body_limited(request, request.app.state.settings.max_body_bytes)
     rows = parse_import(data, "csv" if ctype == "text/csv" else "json")
-    return await RegistryService(session, op.actor).import_agencies(rows)
+    return await RegistryService(session, op.actor, box=_box(request)).import_agencies(rows)
 
 
 @admin.get("/systems", response_model=list[SystemOut], responses=responses(*AUTH))

@@ -30,6 +30,8 @@ from ..errors import (
     RecipientUnknown,
     ValidationFailed,
 )
+from ..secretbox import SecretBox
+from .endpoint_secret import redact_values, seal_endpoint
 from .models import Agency, AgencySystem
 from .repository import AgencyRepository, SystemRepository
 from .schemas import (
@@ -108,9 +110,10 @@ def parse_import(data: bytes, fmt: str | None = None) -> list[dict[str, Any]]:
 
 
 class RegistryService:
-    def __init__(self, session: AsyncSession, actor: str):
+    def __init__(self, session: AsyncSession, actor: str, *, box: SecretBox | None = None):
         self.session = session
         self.actor = actor
+        self.box = box  # seals credentials in endpoint URLs (registry.endpoint_secret)
         self.agencies = AgencyRepository(session)
         self.systems = SystemRepository(session)
         self.auth = AuthRepository(session)
@@ -136,11 +139,12 @@ class RegistryService:
         return parent_level
 
     async def create_agency(self, data: AgencyIn) -> Agency:
-        if await self.agencies.get(data.code) is not None:
-            raise Conflict(f"Cơ quan mã {data.code} đã có trong danh bạ")
+        taken = (await self.agencies.spellings([data.code])).get(data.code.lower())
+        if taken is not None:  # codes are unique whatever their case
+            raise Conflict(f"Cơ quan mã {taken} đã có trong danh bạ", details={"code": taken})
         parent_level = await self._check_refs(data.parent_code, data.superseded_by)
         agency = Agency(
-            **data.model_dump(exclude={"level"}),
+            **self._sealed(data.model_dump(exclude={"level"})),
             level=data.level or infer_level(data.code, parent_level),
         )
         self.agencies.add(agency)
@@ -149,7 +153,7 @@ class RegistryService:
             "agency.created",
             actor=self.actor,
             subject=f"agency:{agency.code}",
-            data=data.model_dump(),
+            data=redact_values(data.model_dump()),
         )
         return agency
 
@@ -163,14 +167,17 @@ class RegistryService:
         if changes.get("superseded_by") == code or changes.get("parent_code") == code:
             raise ValidationFailed("Cơ quan không thể là cấp trên hay kế thừa của chính nó")
         await self._check_refs(changes.get("parent_code"), changes.get("superseded_by"))
-        for key, value in changes.items():
+        for key, value in self._sealed(changes).items():
             setattr(agency, key, value)
         if agency.delivery_mode == "push" and not agency.endpoint_url:
             raise ValidationFailed("Chế độ push cần endpoint_url")
         agency.updated_at = utcnow()
         await self.session.flush()
         await self.audit.append(
-            "agency.updated", actor=self.actor, subject=f"agency:{code}", data=changes
+            "agency.updated",
+            actor=self.actor,
+            subject=f"agency:{code}",
+            data=redact_values(changes),
         )
         return agency
 
@@ -184,6 +191,7 @@ class RegistryService:
         """
         findings: list[dict[str, Any]] = []
         parsed: dict[str, AgencyIn] = {}
+        lowered: set[str] = set()
         for number, row in enumerate(rows, start=1):
             try:
                 item = AgencyIn.model_validate(
@@ -194,11 +202,18 @@ class RegistryService:
                     loc = "/".join(str(p) for p in e["loc"]) or "row"
                     findings.append(_finding(f"bản ghi {number}: {e['msg']}", f"{number}/{loc}"))
                 continue
-            if item.code in parsed:
+            if item.code.lower() in lowered:
                 findings.append(
                     _finding(f"bản ghi {number}: mã {item.code} bị lặp", f"{number}/code")
                 )
+            lowered.add(item.code.lower())
             parsed[item.code] = item
+        for code, taken in (await self.agencies.spellings(parsed)).items():
+            wanted = next(c for c in parsed if c.lower() == code)
+            if wanted != taken:  # an upsert must name the agency as it is registered
+                findings.append(
+                    _finding(f"mã {wanted}: đã có {taken} (khác chữ hoa/thường)", wanted)
+                )
         known = await self.agencies.existing_codes(
             c for a in parsed.values() for c in (a.parent_code, a.superseded_by) if c
         )
@@ -229,7 +244,9 @@ class RegistryService:
         now = utcnow()
         inserts, updates, links = [], [], []
         for code, item in parsed.items():
-            values = item.model_dump(exclude={"parent_code", "superseded_by", "level"})
+            values = self._sealed(
+                item.model_dump(exclude={"parent_code", "superseded_by", "level"})
+            )
             values["level"] = item.level or (
                 existing[code].level if code in existing else level_of(code)
             )
@@ -260,6 +277,15 @@ class RegistryService:
             "agency.imported", actor=self.actor, subject="registry", data=result.model_dump()
         )
         return result
+
+    def _sealed(self, values: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return seal_endpoint(values, self.box)
+        except ValueError:
+            raise ValidationFailed(
+                "endpoint_url chứa thông tin đăng nhập: chỉ nhận qua API quản trị "
+                "(cần khóa niêm phong của gateway)"
+            ) from None
 
     async def _levels_of(self, codes: Iterable[str]) -> dict[str, int]:
         return {c: a.level for c, a in (await self.agencies.get_many(codes)).items()}

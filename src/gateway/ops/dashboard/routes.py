@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -38,6 +38,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from ... import __version__
 from ...audit.checkpoints import Published
 from ...audit.checkpoints import latest as latest_checkpoint
+from ...body_policy import authenticator
 from ...db import SessionDep, begin_write
 from ...delivery.push import endpoint_origin
 from ...delivery.service import DeliveryAdmin
@@ -63,6 +64,8 @@ from .repository import MAX_CHART_DAYS, OpsRepository, SearchFilters, group_stat
 PREFIX = "/dashboard"
 STATIC_DIR = Path(__file__).parent / "static"
 PAGE = 50
+# a page beyond this would put the offset past what the database takes (10^20 was a 500)
+PageNumber = Annotated[int, Query(le=10**6)]
 STATES = ("pending", "delivered", "acknowledged", "failed", "cancelled")
 FLASHES = {
     "resent": "ok",
@@ -117,6 +120,7 @@ def _zone(request: Request) -> Any:
     return request.app.state.calendar.zone
 
 
+@authenticator  # the session is checked before a form body is read
 async def current_operator(request: Request) -> OperatorContext:
     token = request.cookies.get(COOKIE)
     ctx = await _store(request).resolve(request.app.state.db, token)
@@ -422,7 +426,7 @@ async def queues(request: Request, op: Op):
 
 
 @router.get("/dead-letters", response_class=HTMLResponse)
-async def dead_letters(request: Request, op: Op, agency: str = "", page: int = 1):
+async def dead_letters(request: Request, op: Op, agency: str = "", page: PageNumber = 1):
     page = max(1, page)
     async with request.app.state.db.read_session() as session:
         rows, total = await OpsRepository(session).failed_deliveries(
@@ -565,10 +569,13 @@ async def outage(
 
 
 def _date(value: str | None) -> date | None:
+    """A search bound, or None when absent or not a plausible date (years 1900–2999: the
+    extremes overflow once shifted to UTC)."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and 1900 <= day.year <= 2999 else None
 
 
 @router.get("/packages", response_class=HTMLResponse)
@@ -582,7 +589,7 @@ async def packages(
     date_to: str = "",
     status: str = "",
     kind: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ):
     page = max(1, page)
     filters = SearchFilters(

@@ -4,7 +4,7 @@ Agency codes are unique regardless of case (`000.00.00.h41` cannot sit beside
 already; merge them first (`gateway agencies` / the admin API).
 
 Revision ID: 2026_12_01_surface
-Revises: 2026_11_21_0008
+Revises: 2026_12_01_trust
 Create Date: 2026-12-01 16:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2026_12_01_surface"
-down_revision: str | None = "2026_11_21_0008"
+down_revision: str | None = "2026_12_01_trust"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -23,6 +23,11 @@ async def h41_client(gw) -> SdkClient:
     r = await gw.http.post(f"/api/v1/admin/systems/{system_id}/vxp-secret", headers=admin)
     assert r.status_code == 201, r.text
     cred = r.json()
+    # registering units is an administrative VXP operation (issue 18 item 7)
+    r = await gw.http.patch(
+        f"/api/v1/admin/systems/{system_id}/vxp-policy", json={"admin": True}, headers=admin
+    )
+    assert r.status_code == 200, r.text
     return SdkClient(gw.http, "/vxp", cred["vxp_system_id"], cred["secret"])
 
 

@@ -36,6 +36,8 @@ from .registry.routes import directory as directory_router
 from .registry.service import RegistryService
 from .settings import Settings
 from .trust_runtime import build_trust
+from .workdays.routes import router as calendar_router
+from .workdays.runtime import calendar_refresher, load_app_calendar
 
 API_PREFIX = "/api/v1"
 
@@ -77,12 +79,14 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
             app.state.db = db
             if settings.bootstrap_admin_key:
                 await bootstrap_admin(db, settings.bootstrap_admin_key.get_secret_value())
+            await load_app_calendar(app)  # holidays + operators' changes (gateway.workdays)
             observe.attach(db, app.state.metrics)  # the worker's reports → /metrics
             # delivery: the outbox relay and (embedded mode) the worker, as background tasks
             delivery = start_delivery(settings, db)
             app.state.delivery = delivery
             try:
                 async with (
+                    calendar_refresher(app),
                     background_chainer(db, settings.audit_chain_interval),
                     run_connector(app),  # gateway.axis: national connector, if set
                     run_outage_monitor(app),  # gateway.outages: outage incidents
@@ -131,6 +135,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.include_router(health_router)
     app.include_router(metrics_router)
     api.include_router(report_router)
+    api.include_router(calendar_router)
     if settings.dashboard_enabled:
         install_dashboard(app)  # /dashboard: operators' pages (gateway.ops.dashboard)
     axis_routes.install(app, api)  # gateway.axis: the VXP (SDK) face and its admin API

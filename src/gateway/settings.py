@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     office_holidays: str = ""
     office_extra_working_days: str = ""
     office_timezone: str = "Asia/Ho_Chi_Minh"
+    # public holidays of this country (`holidays` package; "" = none), operators' changes on top
+    office_public_holidays: str = "VN"
 
     # --- secrets stored encrypted (push and VXP shared secrets), see gateway.secretbox ----
     secrets_key: str | None = Field(
@@ -345,6 +347,7 @@ class Settings(BaseSettings):
             holidays=self.office_holidays,
             extra_working_days=self.office_extra_working_days,
             timezone=self.office_timezone,
+            public_holidays=self.office_public_holidays,
         )
 
 

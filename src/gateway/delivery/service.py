@@ -44,6 +44,7 @@ from ..ops.logging import request_id_var
 from ..ops.observe import observer_for
 from ..outages.health import HealthLog
 from ..outages.service import close_on_recovery
+from ..registry.endpoint_policy import plain_http_refused, refusal_message
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
 from .backoff import RetryPolicy
@@ -151,10 +152,17 @@ class DeliveryHandler:
                 url = agency.endpoint_url  # type: ignore[union-attr]
                 secret = self._secret(agency.push_secret_sealed)  # type: ignore[union-attr]
                 started = delivery.retry_from or delivery.queued_at
+                production = self.settings.environment == "production"
+                test_endpoint = agency.test_endpoint  # type: ignore[union-attr]
+                insecure = plain_http_refused(production, url, test_endpoint)
         if not push:
             if needs_marking:
                 await self._mark_available(job.delivery_id)
             return HandlerResult.done("available in the recipient's inbox")
+        if insecure:  # registered before the rule, or the environment changed since
+            reason = refusal_message(delivery.recipient_code, url)
+            await self._record_failure(job.delivery_id, reason)
+            return HandlerResult.dead(reason)
         if secret is None:
             reason = (
                 "no usable push secret for the agency "

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..db import run_in_session
 from ..errors import GatewayError, ValidationFailed
 from ..settings import get_settings
+from .export import export_csv
 from .models import Agency
 from .schemas import SystemIn
 from .service import RegistryService, parse_import
@@ -82,10 +83,12 @@ def import_command(
     ) as progress:
         task = progress.add_task("import", total=len(rows))
 
+        production = get_settings().environment == "production"
+
         async def work(session: AsyncSession):
-            return await RegistryService(session, _actor()).import_agencies(
-                rows, progress=lambda n: progress.advance(task, n)
-            )
+            return await RegistryService(
+                session, _actor(), require_https=production
+            ).import_agencies(rows, progress=lambda n: progress.advance(task, n))
 
         try:
             result = run_in_session(get_settings(), work)
@@ -155,6 +158,25 @@ def push_secret_command(
     err.print(f"{len(issued)} push secrets issued; they are not shown again")
 
 
+@agencies_app.command("export")
+def export_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Write the registry as CSV (the import columns, contacts included); `import` reads it."""
+
+    async def work(session: AsyncSession) -> str:
+        return await export_csv(session)
+
+    text = run_in_session(get_settings(), work)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"written: {output}")
+
+
 @agencies_app.command("list")
 def list_command(
     q: Annotated[str | None, typer.Option(help="part of the code or name")] = None,
@@ -201,6 +223,11 @@ def show_command(code: str) -> None:
         "superseded_by",
         "delivery_mode",
         "endpoint_url",
+        "test_endpoint",
+        "contact_name",
+        "contact_position",
+        "contact_email",
+        "contact_phone",
     ):
         console.print(f"[bold]{field}[/bold]: {getattr(agency, field)}")
     console.print(f"[bold]systems[/bold]: {', '.join(s.name for s in systems) or '-'}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, new_id, utcnow
@@ -52,6 +52,13 @@ class Agency(Base):
     )
     delivery_mode: Mapped[str] = mapped_column(String(8), default="poll")
     endpoint_url: Mapped[str | None] = mapped_column(Text)
+    # plain http allowed in production only for an endpoint an operator marked as a test one
+    test_endpoint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the agency's administrator (registry.contacts), who outage notices are sent to
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_position: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
     # the shared HMAC secret for push delivery, sealed with gateway.secretbox (never shown
     # again after it is generated / rotated)
     push_secret_sealed: Mapped[str | None] = mapped_column(Text)

@@ -29,6 +29,8 @@ from ..errors import (
     RecipientUnknown,
     ValidationFailed,
 )
+from .contacts import CONTACT_FIELDS
+from .endpoint_policy import PushEndpointNotHttps, plain_http_refused, refusal_message
 from .models import Agency, AgencySystem
 from .repository import AgencyRepository, SystemRepository
 from .schemas import (
@@ -52,6 +54,8 @@ IMPORT_COLUMNS = (
     "superseded_by",
     "delivery_mode",
     "endpoint_url",
+    "test_endpoint",
+    *CONTACT_FIELDS,
 )
 
 Progress = Callable[[int], None]
@@ -107,9 +111,10 @@ def parse_import(data: bytes, fmt: str | None = None) -> list[dict[str, Any]]:
 
 
 class RegistryService:
-    def __init__(self, session: AsyncSession, actor: str):
+    def __init__(self, session: AsyncSession, actor: str, *, require_https: bool = False):
         self.session = session
         self.actor = actor
+        self.require_https = require_https  # production: push endpoints (registry.endpoint_policy)
         self.agencies = AgencyRepository(session)
         self.systems = SystemRepository(session)
         self.auth = AuthRepository(session)
@@ -122,6 +127,10 @@ class RegistryService:
         if agency is None:
             raise NotFound(f"Không có cơ quan mã {code}")
         return agency
+
+    def _check_endpoint(self, code: str, url: str | None, test_endpoint: bool) -> None:
+        if plain_http_refused(self.require_https, url, test_endpoint):
+            raise PushEndpointNotHttps(refusal_message(code, url or ""))
 
     async def _check_refs(self, parent: str | None, successor: str | None) -> int | None:
         parent_level = None
@@ -138,6 +147,7 @@ class RegistryService:
         if await self.agencies.get(data.code) is not None:
             raise Conflict(f"Cơ quan mã {data.code} đã có trong danh bạ")
         parent_level = await self._check_refs(data.parent_code, data.superseded_by)
+        self._check_endpoint(data.code, data.endpoint_url, data.test_endpoint)
         agency = Agency(
             **data.model_dump(exclude={"level"}),
             level=data.level or infer_level(data.code, parent_level),
@@ -166,6 +176,7 @@ class RegistryService:
             setattr(agency, key, value)
         if agency.delivery_mode == "push" and not agency.endpoint_url:
             raise ValidationFailed("Chế độ push cần endpoint_url")
+        self._check_endpoint(code, agency.endpoint_url, agency.test_endpoint)
         agency.updated_at = utcnow()
         await self.session.flush()
         await self.audit.append(
@@ -197,6 +208,9 @@ class RegistryService:
                 findings.append(
                     _finding(f"bản ghi {number}: mã {item.code} bị lặp", f"{number}/code")
                 )
+            if plain_http_refused(self.require_https, item.endpoint_url, item.test_endpoint):
+                message = refusal_message(item.code, item.endpoint_url or "")
+                findings.append(_finding(f"bản ghi {number}: {message}", f"{number}/endpoint_url"))
             parsed[item.code] = item
         known = await self.agencies.existing_codes(
             c for a in parsed.values() for c in (a.parent_code, a.superseded_by) if c
@@ -234,6 +248,10 @@ class RegistryService:
             )
             values["updated_at"] = now
             if code in existing:
+                # a file without the newer columns leaves them as they are
+                for key in ("test_endpoint", *CONTACT_FIELDS):
+                    if key not in item.model_fields_set:
+                        values.pop(key)
                 updates.append(values)
             else:
                 inserts.append({**values, "created_at": now})

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 CONTACT_FIELDS = ("contact_name", "contact_position", "contact_email", "contact_phone")
 
@@ -38,10 +38,17 @@ def _phone(value: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-ContactText = Annotated[str | None, BeforeValidator(_blank_is_none), Field(max_length=200)]
+# the length limit applies to the text; None (no contact) passes untouched
+ContactText = Annotated[
+    Annotated[str, StringConstraints(max_length=200)] | None, BeforeValidator(_blank_is_none)
+]
 ContactEmail = Annotated[
-    str | None, BeforeValidator(_blank_is_none), Field(max_length=320), AfterValidator(_email)
+    Annotated[str, StringConstraints(max_length=320)] | None,
+    BeforeValidator(_blank_is_none),
+    AfterValidator(_email),
 ]
 ContactPhone = Annotated[
-    str | None, BeforeValidator(_blank_is_none), Field(max_length=40), AfterValidator(_phone)
+    Annotated[str, StringConstraints(max_length=40)] | None,
+    BeforeValidator(_blank_is_none),
+    AfterValidator(_phone),
 ]

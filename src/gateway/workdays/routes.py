@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.dependencies import AdminOperator, CurrentOperator
@@ -71,7 +71,10 @@ async def add_change(
     responses=responses(*AUTH, NotFound),
 )
 async def remove_change(
-    change_id: int, request: Request, session: SessionDep, op: AdminOperator
+    change_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    request: Request,
+    session: SessionDep,
+    op: AdminOperator,
 ) -> CalendarChangeOut:
     await begin_write(session)
     change = await CalendarChanges(session, op.actor, clock=request.app.state.clock).remove(

@@ -252,6 +252,9 @@ def install(app: FastAPI) -> None:
     app.state.dashboard_sessions = SessionStore(app.state.settings, lambda: app.state.clock())
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(router)
+    from . import calendar_page  # issue 15's pages; imports this module, hence here
+
+    app.include_router(calendar_page.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -146,3 +146,19 @@ def test_cli_writes_the_period_report(cli_env, tmp_path) -> None:
     assert load_workbook(out).active.cell(2, 1).value == "Mã định danh cơ quan"
     r = CliRunner().invoke(app, ["report", "period", "2026-Q9"])
     assert r.exit_code != 0
+
+
+async def test_monthly_report_no_longer_counts_revocations_as_sent(gw) -> None:
+    await seed(gw)  # September 2026 holds only the revocation
+    admin = await gw.admin()
+    r = await gw.http.get(
+        "/api/v1/admin/reports/monthly", params={"month": "2026-09"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    a80 = next(a for a in r.json()["agencies"] if a["agency_code"] == A80)
+    assert a80["sent"] == 0
+    r = await gw.http.get(
+        "/api/v1/admin/reports/monthly", params={"month": "2026-08"}, headers=admin
+    )
+    a80 = next(a for a in r.json()["agencies"] if a["agency_code"] == A80)
+    assert a80["sent"] == 1

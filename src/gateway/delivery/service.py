@@ -47,6 +47,7 @@ from ..outages.service import close_on_recovery
 from ..registry.endpoint_policy import plain_http_refused, refusal_message
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
+from ..workdays.cache import CalendarCache
 from .backoff import RetryPolicy
 from .breaker import EndpointGuard
 from .jobs import DeliveryJob, HandlerResult
@@ -83,7 +84,7 @@ class DeliveryHandler:
         self.guard = guard
         self.policy = policy
         self.box = box or settings.secret_box()
-        self.calendar = settings.office_calendar()
+        self.calendars = CalendarCache(db, settings)  # operators' changes included
         self.clock = clock
         self._in_flight: set[str] = set()
 
@@ -190,18 +191,20 @@ class DeliveryHandler:
         return await self._record(job, attempt)
 
     async def _mark_available(self, delivery_id: str) -> None:
+        calendar = await self.calendars.get()
         async with write_session(self.db) as session:
             delivery = await DeliveryRepository(session).delivery(delivery_id, lock=True)
             if delivery is not None and delivery.state == "pending" and delivery.sent_at is None:
                 now = self.clock()
                 delivery.sent_at = now
-                delivery.legal_received_at = self.calendar.legal_receipt_time(now)
+                delivery.legal_received_at = calendar.legal_receipt_time(now)
                 delivery.updated_at = now
 
     async def _record(self, job: DeliveryJob, attempt: AttemptResult) -> HandlerResult:
         outcome = attempt.outcome
         assert outcome is not None
         result = attempt.result
+        calendar = await self.calendars.get()
         async with write_session(self.db) as session:
             delivery = await DeliveryRepository(session).delivery(job.delivery_id, lock=True)
             if delivery is None:
@@ -231,7 +234,7 @@ class DeliveryHandler:
                 delivery.state = "delivered"
                 delivery.sent_at = sent
                 delivery.delivered_at = outcome.finished_at or now
-                delivery.legal_received_at = self.calendar.legal_receipt_time(sent)
+                delivery.legal_received_at = calendar.legal_receipt_time(sent)
                 delivery.last_error = None
                 observed = "delivered"
                 await audit.append(
@@ -256,7 +259,7 @@ class DeliveryHandler:
             delivered_at = delivery.delivered_at if observed == "delivered" else None
             queued_at = delivery.queued_at
         if failing_since is not None:  # this 2xx ended a failure: close any incident, drain
-            await close_on_recovery(self.db, self.calendar, recipient, at=now)
+            await close_on_recovery(self.db, calendar, recipient, at=now)
         # after the commit: one report per push attempt (gateway.ops.metrics)
         observer_for(self.db).delivery_attempt(
             outcome=observed,

@@ -26,6 +26,7 @@ from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
 from ..delivery.uow import write_session
 from ..settings import Settings
+from ..workdays.cache import CalendarCache
 from .mailer import send_pending
 from .models import OutageIncident
 from .repository import OutageRepository
@@ -52,6 +53,8 @@ class OutageMonitor:
         self.db = db
         self.settings = settings
         self.calendar = calendar or settings.office_calendar()
+        # without an injected calendar: the database's, operators' changes included
+        self._calendars = None if calendar is not None else CalendarCache(db, settings)
         self.threshold = timedelta(hours=settings.outage_threshold_working_hours)
         self.urgent_threshold = min(
             self.threshold, timedelta(hours=settings.outage_urgent_threshold_working_hours)
@@ -59,6 +62,8 @@ class OutageMonitor:
         self.clock = clock
 
     async def run_once(self) -> MonitorRun:
+        if self._calendars is not None:
+            self.calendar = await self._calendars.get()
         now = self.clock()
         run = MonitorRun()
         async with self.db.read_session() as session:
@@ -128,9 +133,7 @@ async def run_outage_monitor(app: FastAPI) -> AsyncIterator[OutageMonitor | None
     if not settings.outage_monitor_interval:
         yield None
         return
-    monitor = OutageMonitor(
-        state.db, settings, calendar=state.calendar, clock=lambda: state.clock()
-    )
+    monitor = OutageMonitor(state.db, settings, clock=lambda: state.clock())
     stop = asyncio.Event()
     task = asyncio.create_task(monitor.run(stop), name="outage-monitor")
     try:

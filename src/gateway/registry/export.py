@@ -1,0 +1,29 @@
+"""The registry as a CSV file in the import format (round-trips through `import`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Agency
+from .service import IMPORT_COLUMNS
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+async def export_csv(session: AsyncSession) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(IMPORT_COLUMNS)
+    for agency in await session.scalars(select(Agency).order_by(Agency.code)):
+        writer.writerow([_cell(getattr(agency, column)) for column in IMPORT_COLUMNS])
+    return out.getvalue()

@@ -162,3 +162,29 @@ async def test_monthly_report_no_longer_counts_revocations_as_sent(gw) -> None:
     )
     a80 = next(a for a in r.json()["agencies"] if a["agency_code"] == A80)
     assert a80["sent"] == 1
+
+
+def test_formula_like_agency_names_are_text_in_csv_and_xlsx() -> None:
+    """gateway.csv_out: a unit named like a formula is never a formula in either format."""
+    import io
+    from datetime import UTC, date, datetime
+
+    from openpyxl import load_workbook
+
+    from gateway.ops.period_report import AgencyPeriod, PeriodReport
+
+    evil = '=HYPERLINK("http://evil.example","x")'
+    report = PeriodReport(
+        period="2026-Q3",
+        first_day=date(2026, 7, 1),
+        next_day=date(2026, 10, 1),
+        rows=[AgencyPeriod("000.00.01.H98", evil, sent_new=2)],
+        total=AgencyPeriod("TỔNG", "Toàn tỉnh", sent_new=2),
+        generated_at=datetime(2026, 10, 1, tzinfo=UTC),
+    )
+    text = report.to_csv().decode("utf-8-sig")
+    assert "'" + evil.replace('"', '""') in text
+    sheet = load_workbook(io.BytesIO(report.to_xlsx())).active
+    names = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "'" + evil in names
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)

@@ -189,3 +189,19 @@ async def test_test_endpoint_is_pushed_over_http_in_production(make_gateway) -> 
     await h.deliver()
     assert len(h.endpoint.pushed) == 1
     assert (await h.delivery(delivery_id)).state == "delivered"
+
+
+async def test_export_neutralises_formulas_and_import_reads_them_back(gw) -> None:
+    """An agency name registered as a formula (e.g. over VXP) is exported as text a spreadsheet
+    will not run, and the same file imported back keeps the name exactly."""
+    admin = await gw.admin()
+    await gw.add_agency("000.00.01.H98", '=HYPERLINK("http://evil.example","Sở")')
+    text = (await gw.http.get(f"{ADMIN}/export.csv", headers=admin)).text
+    assert "'=HYPERLINK" in text
+    assert not any(cell.startswith("=") for line in text.splitlines() for cell in line.split(","))
+    r = await gw.http.post(
+        f"{ADMIN}/import", content=text.encode(), headers={**admin, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    agency = (await gw.http.get("/api/v1/agencies/000.00.01.H98", headers=admin)).json()
+    assert agency["name"] == '=HYPERLINK("http://evil.example","Sở")'

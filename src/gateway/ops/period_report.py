@@ -21,7 +21,6 @@ CSV (UTF-8 with BOM) and XLSX (openpyxl) carry Vietnamese column headings; JSON 
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import statistics
@@ -33,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from ..calendar import OfficeCalendar
+from ..csv_out import safe_cell, to_csv
 from ..edxml.codes import BusinessDocType
 from ..packages.models import BusinessStatus, Delivery, Package
 from ..registry.models import Agency
@@ -167,12 +167,8 @@ class PeriodReport:
         return lines
 
     def to_csv(self) -> bytes:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(["Kỳ báo cáo", self.period])
-        for line in self._table():
-            writer.writerow(["" if v is None else v for v in line])
-        return buf.getvalue().encode("utf-8-sig")
+        lines = [["" if v is None else v for v in line] for line in self._table()]
+        return to_csv(["Kỳ báo cáo", self.period], lines)  # agency names neutralised there
 
     def to_xlsx(self) -> bytes:
         from openpyxl import Workbook
@@ -183,8 +179,8 @@ class PeriodReport:
         sheet.title = f"Báo cáo {self.period}"[:31]
         sheet.append([f"Báo cáo gửi, nhận văn bản điện tử — kỳ {self.period}"])
         sheet["A1"].font = Font(bold=True, size=13)
-        for line in self._table():
-            sheet.append(line)
+        for line in self._table():  # openpyxl stores a str starting with "=" as a formula
+            sheet.append([safe_cell(v) for v in line])
         for cell in sheet[2]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -1,4 +1,5 @@
-"""The registry as a CSV file in the import format (round-trips through `import`)."""
+"""The registry as a CSV file in the import format (round-trips through `import`, which reads
+back the apostrophe `gateway.csv_out.safe_cell` puts before formula-like names)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..csv_out import safe_cell
 from .models import Agency
 from .service import IMPORT_COLUMNS
 
@@ -25,5 +27,5 @@ async def export_csv(session: AsyncSession) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(IMPORT_COLUMNS)
     for agency in await session.scalars(select(Agency).order_by(Agency.code)):
-        writer.writerow([_cell(getattr(agency, column)) for column in IMPORT_COLUMNS])
+        writer.writerow([safe_cell(_cell(getattr(agency, column))) for column in IMPORT_COLUMNS])
     return out.getvalue()

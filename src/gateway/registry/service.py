@@ -21,6 +21,7 @@ from ..auth.models import ApiKey, ClientCertificate, Operator
 from ..auth.password_policy import check_password
 from ..auth.repository import AuthRepository
 from ..auth.service import hash_password, new_api_key, normalise_certificate_identity
+from ..csv_out import unsafe_cell
 from ..db import utcnow
 from ..errors import (
     BadRequest,
@@ -110,7 +111,10 @@ def parse_import(data: bytes, fmt: str | None = None) -> list[dict[str, Any]]:
     unknown = [f for f in reader.fieldnames if f not in IMPORT_COLUMNS]
     if unknown:
         raise BadRequest(f"Cột không được hỗ trợ: {', '.join(unknown)}")
-    return [{k: v for k, v in row.items() if k is not None} for row in reader]
+    return [
+        {k: unsafe_cell(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
+        for row in reader
+    ]
 
 
 class RegistryService:

@@ -9,6 +9,7 @@ import helmchart
 import pytest
 
 ENABLED = {
+    **helmchart.DEVELOPMENT_EXTERNAL,  # a shared database to back up
     "backup": {
         "enabled": True,
         "existingClaim": "gateway-backups",
@@ -53,3 +54,10 @@ def test_enabled_needs_a_claim_and_a_key_secret(missing: str) -> None:
         values["backup"][missing] = ""
     with pytest.raises(Exception):  # noqa: B017 - the schema validator's own error type
         helmchart.manifests(values)
+
+
+def test_no_cronjob_on_the_embedded_database() -> None:
+    """Only the API pod can read its own SQLite file: a CronJob there would back up nothing."""
+    values = copy.deepcopy(ENABLED)
+    del values["secrets"]
+    assert not [d for d in helmchart.manifests(values) if d["kind"] == "CronJob"]

@@ -27,7 +27,10 @@ from .ops.health import router as health_router
 from .ops.logging import RequestContextMiddleware
 from .ops.metrics import GatewayMetrics, MetricsMiddleware
 from .ops.metrics import router as metrics_router
+from .ops.period_report_io import router as period_report_router
 from .ops.report_routes import router as report_router
+from .outages.admin_routes import router as outage_admin_router
+from .outages.downtime import heartbeat
 from .outages.monitor import run_outage_monitor
 from .packages.routes import router as packages_router
 from .packages.service import SignatureCheck
@@ -36,6 +39,8 @@ from .registry.routes import directory as directory_router
 from .registry.service import RegistryService
 from .settings import Settings
 from .trust_runtime import build_trust
+from .workdays.routes import router as calendar_router
+from .workdays.runtime import calendar_refresher, load_app_calendar
 
 API_PREFIX = "/api/v1"
 
@@ -81,12 +86,15 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
             app.state.trust.attach(db)  # signer = sender: the registry's signing identities
             if settings.bootstrap_admin_key:
                 await bootstrap_admin(db, settings.bootstrap_admin_key.get_secret_value())
+            await load_app_calendar(app)  # holidays + operators' changes (gateway.workdays)
             observe.attach(db, app.state.metrics)  # the worker's reports → /metrics
             # delivery: the outbox relay and (embedded mode) the worker, as background tasks
             delivery = start_delivery(settings, db)
             app.state.delivery = delivery
             try:
                 async with (
+                    calendar_refresher(app),
+                    heartbeat(app),  # gateway.outages.downtime: the gateway's own downtime
                     background_chainer(db, settings.audit_chain_interval),
                     run_connector(app),  # gateway.axis: national connector, if set
                     run_outage_monitor(app),  # gateway.outages: outage incidents
@@ -143,6 +151,9 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.include_router(metrics_router)
     api.include_router(report_router)
     api.include_router(account_routes.router)  # /admin/operators (gateway.ops.accounts)
+    api.include_router(calendar_router)
+    api.include_router(period_report_router)
+    api.include_router(outage_admin_router)
     if settings.dashboard_enabled:
         install_dashboard(app)  # /dashboard: operators' pages (gateway.ops.dashboard)
     axis_routes.install(app, api)  # gateway.axis: the VXP (SDK) face and its admin API

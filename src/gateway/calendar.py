@@ -18,19 +18,24 @@ Every function takes timezone-aware datetimes (any zone) and returns aware datet
 because callers store UTC. Office periods are wall-clock times in the calendar's zone; periods
 are half-open, [start, end): a document arriving exactly at 17:00 is received next morning.
 The arithmetic assumes the zone has no DST jump inside office hours (true for Vietnam).
+
+Vietnam's public holidays (Tết and Hùng Kings included, from the `holidays` package, see
+gateway.public_holidays) come with `public_holidays="VN"`; what the government announces each
+year (compensatory days off, working Saturdays), a province's own days and summer/winter office
+hours (`Season`) are laid on top with `with_changes` (operators manage them: gateway.workdays).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .edxml.timefmt import VIETNAM
 
-__all__ = ["VIETNAM", "OfficeCalendar"]
+__all__ = ["VIETNAM", "OfficeCalendar", "Season"]
 
 
 DEFAULT_PERIODS: tuple[tuple[time, time], ...] = (
@@ -49,6 +54,37 @@ def _aware(moment: datetime) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class Season:
+    """Office periods for a part of every year (summer or winter hours): from `first` to `last`
+    (month, day), both included; a season may wrap the year end (e.g. (10, 15) to (4, 14))."""
+
+    first: tuple[int, int]
+    last: tuple[int, int]
+    periods: tuple[tuple[time, time], ...]
+
+    def __post_init__(self) -> None:
+        for month, day in (self.first, self.last):
+            date(2024, month, day)  # a leap year: 29 February is a valid bound; ValueError else
+        object.__setattr__(self, "periods", tuple((s, e) for s, e in self.periods))
+        _check_periods(self.periods)
+
+    def covers(self, d: date) -> bool:
+        key = (d.month, d.day)
+        if self.first <= self.last:
+            return self.first <= key <= self.last
+        return key >= self.first or key <= self.last
+
+    @classmethod
+    def parse(cls, first: str, last: str, periods: str | Iterable[str]) -> Season:
+        """From "MM-DD", "MM-DD" and "HH:MM-HH:MM,…"; ValueError naming the bad value."""
+        return cls(
+            first=_parse_month_day(first),
+            last=_parse_month_day(last),
+            periods=tuple(_parse_period(item) for item in _items(periods)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class OfficeCalendar:
     """When an agency is open.
 
@@ -62,6 +98,7 @@ class OfficeCalendar:
     holidays: frozenset[date] = frozenset()
     extra_working_days: frozenset[date] = frozenset()
     zone: tzinfo = field(default=VIETNAM)
+    seasons: tuple[Season, ...] = ()  # the first season covering a day gives its periods
 
     def __post_init__(self) -> None:
         # Accept any iterable but store immutable values so the calendar stays hashable.
@@ -69,6 +106,7 @@ class OfficeCalendar:
         object.__setattr__(self, "periods", tuple((s, e) for s, e in self.periods))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         object.__setattr__(self, "extra_working_days", frozenset(self.extra_working_days))
+        object.__setattr__(self, "seasons", tuple(self.seasons))
         if not self.weekdays <= set(range(7)):
             raise ValueError(f"weekdays must be 0 (Monday) to 6 (Sunday): {sorted(self.weekdays)}")
         _check_periods(self.periods)
@@ -87,26 +125,69 @@ class OfficeCalendar:
         holidays: str | Iterable[str | date] = (),
         extra_working_days: str | Iterable[str | date] = (),
         timezone: str = "Asia/Ho_Chi_Minh",
+        public_holidays: str = "",
     ) -> OfficeCalendar:
         """Build from plain settings values (what a pydantic-settings class holds).
 
         periods: "HH:MM-HH:MM" items; weekdays: names or ranges ("mon-fri", "mon,tue,sat");
         holidays / extra_working_days: ISO dates. A string is split on commas and whitespace,
-        so "a,b" and ["a", "b"] mean the same. Raises ValueError naming the bad value.
+        so "a,b" and ["a", "b"] mean the same. public_holidays: a country code ("VN") whose
+        public holidays and working weekend days come first, the listed dates override them.
+        Raises ValueError naming the bad value.
         """
         try:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone: {timezone!r}") from exc
-        return cls(
+        days_off = frozenset(_parse_date(item, "holiday") for item in _items(holidays))
+        working = frozenset(
+            _parse_date(item, "extra working day") for item in _items(extra_working_days)
+        )
+        if both := days_off & working:
+            days = ", ".join(d.isoformat() for d in sorted(both))
+            raise ValueError(f"dates are both a holiday and an extra working day: {days}")
+        base = cls(
             weekdays=frozenset(_parse_weekdays(_items(weekdays))),
             periods=tuple(_parse_period(item) for item in _items(periods)),
-            holidays=frozenset(_parse_date(item, "holiday") for item in _items(holidays)),
-            extra_working_days=frozenset(
-                _parse_date(item, "extra working day") for item in _items(extra_working_days)
-            ),
             zone=zone,
         )
+        if public_holidays.strip():
+            from .public_holidays import country_days  # the package is only loaded when used
+
+            official = country_days(public_holidays.strip())
+            base = base.with_changes(days_off=official.days_off, working_days=official.working)
+        return base.with_changes(days_off=days_off, working_days=working)
+
+    def with_changes(
+        self,
+        *,
+        days_off: Iterable[date] = (),
+        working_days: Iterable[date] = (),
+        seasons: Iterable[Season] = (),
+    ) -> OfficeCalendar:
+        """A copy with later decisions laid on top: a day off here cancels an extra working day
+        there and the reverse; `seasons` come before the existing ones (they win)."""
+        off, work = frozenset(days_off), frozenset(working_days)
+        if both := off & work:
+            days = ", ".join(d.isoformat() for d in sorted(both))
+            raise ValueError(f"dates are both a holiday and an extra working day: {days}")
+        return replace(
+            self,
+            holidays=(self.holidays - work) | off,
+            extra_working_days=(self.extra_working_days - off) | work,
+            seasons=(*seasons, *self.seasons),
+        )
+
+    def holidays_in(self, year: int) -> list[date]:
+        """The holidays (days off) of `year`, in order."""
+        return sorted(d for d in self.holidays if d.year == year)
+
+    def periods_on(self, d: date) -> tuple[tuple[time, time], ...]:
+        """Office periods of day `d`: a season's (summer/winter hours) or the default."""
+        for season in self.seasons:
+            if season.covers(d):
+                return season.periods
+        return self.periods
 
     # ----------------------------------------------------------------- questions about days
 
@@ -120,7 +201,7 @@ class OfficeCalendar:
         if not self.is_working_day(local.date()):
             return False
         wall = local.time()
-        return any(start <= wall < end for start, end in self.periods)
+        return any(start <= wall < end for start, end in self.periods_on(local.date()))
 
     # --------------------------------------------------------------------------- moments
 
@@ -170,7 +251,7 @@ class OfficeCalendar:
         whether the deadline is the start or the end of that period.
         """
         day = self._next_working_day(d)
-        return self._interval(day, *self.periods[0])
+        return self._interval(day, *self.periods_on(day)[0])
 
     # ------------------------------------------------------------------------- internals
 
@@ -201,7 +282,7 @@ class OfficeCalendar:
         if not self.is_working_day(day):
             day = self._next_working_day(day)
         while True:
-            for start, end in self.periods:
+            for start, end in self.periods_on(day):
                 interval = self._interval(day, start, end)
                 if interval[1] > moment:
                     yield interval
@@ -273,6 +354,18 @@ def _parse_weekdays(items: list[str | date]) -> set[int]:
             raise ValueError(f"weekday range runs backwards: {text!r}")
         days.update(range(lo, hi + 1))
     return days
+
+
+def _parse_month_day(text: str) -> tuple[int, int]:
+    month, sep, day = str(text).strip().partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        value = (int(month), int(day))
+        date(2024, *value)
+    except ValueError:
+        raise ValueError(f"bad day of the year {text!r} (expected MM-DD)") from None
+    return value
 
 
 def _parse_date(item: str | date, what: str) -> date:

@@ -67,6 +67,14 @@ LazyGatewayGroup.lazy = {
         "gateway.ops.backup_cli:backup_app.backup",
         "Back the database up while the gateway runs (online; with a checksum manifest).",
     ),
+    "backups": LazyCommand(
+        "gateway.ops.backups_cli:backups_app",
+        "Encrypted backups: a key, a run, a schedule, retention, the restore drill.",
+    ),
+    "calendar": LazyCommand(  # `gateway calendar show --year 2027`
+        "gateway.workdays.cli:calendar_app",
+        "The office calendar: public holidays, days off, working Saturdays, office hours.",
+    ),
     "restore": LazyCommand(
         "gateway.ops.backup_cli:backup_app.restore",
         "Replace the database with a backup (the gateway stopped).",

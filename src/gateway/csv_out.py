@@ -23,6 +23,12 @@ def safe_cell(value: Any) -> Any:
     return "'" + value if formula and not _PLAIN_NUMBER.fullmatch(value) else value
 
 
+def unsafe_cell(value: str) -> str:
+    """What `safe_cell` protected, read back (the registry's export is re-imported)."""
+    protected = value.startswith("'") and value[1:].startswith(_FORMULA_START)
+    return value[1:] if protected and not _PLAIN_NUMBER.fullmatch(value[1:]) else value
+
+
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """CSV in UTF-8 with a byte-order mark (spreadsheets then read Vietnamese right), CRLF."""
     buf = io.StringIO()

@@ -59,6 +59,7 @@ def load_models() -> MetaData:
     from .outages import models as _outages  # noqa: F401
     from .packages import models as _packages  # noqa: F401
     from .registry import models as _registry  # noqa: F401
+    from .workdays import models as _workdays  # noqa: F401
 
     return Base.metadata
 

@@ -90,12 +90,20 @@ class Settings(BaseSettings):
     office_holidays: str = ""
     office_extra_working_days: str = ""
     office_timezone: str = "Asia/Ho_Chi_Minh"
+    # public holidays of this country (`holidays` package; "" = none), operators' changes on top
+    office_public_holidays: str = "VN"
 
     # --- secrets stored encrypted (push and VXP shared secrets), see gateway.secretbox ----
     secrets_key: str | None = Field(
         default=None,
         description="Fernet key(s), comma-separated, newest first. Development generates one "
         "into <data_dir>/secrets.key; production requires it.",
+    )
+
+    backup_key: SecretStr | None = Field(
+        default=None,
+        description="32 bytes, URL-safe base64 (`gateway backups keygen`): encrypts backups "
+        "(gateway.ops.backup_vault); from a secret, never stored with the backups",
     )
 
     bootstrap_admin_key: SecretStr | None = Field(
@@ -245,10 +253,42 @@ class Settings(BaseSettings):
         description="an agency endpoint (or the upstream link) failing for more than this many "
         "working hours (office calendar) raises an outage incident",
     )
+    outage_urgent_threshold_working_hours: float = Field(
+        default=1.0,
+        gt=0,
+        description="…or for more than this many when a hỏa tốc (hẹn giờ) document is waiting",
+    )
+    inbox_stale_working_hours: float = Field(
+        default=8.0,
+        gt=0,
+        description="a poll-mode agency whose oldest inbox copy waited longer than this many "
+        "working hours is flagged (dashboard, GET /admin/outages/stale-inboxes)",
+    )
+    gateway_downtime_min_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="no server running for longer than this is recorded as the gateway's "
+        "own downtime at the next start (heartbeats every 30 s)",
+    )
     outage_monitor_interval: float = Field(
         default=60.0,
         ge=0,
         description="seconds between the server's outage checks; 0 = not in this process",
+    )
+
+    # --- e-mail: outage notices (gateway.outages.mailer; docs/operations.md) ---------------
+    smtp_host: str | None = Field(default=None, description="None: no e-mail is sent")
+    smtp_port: int = 587
+    smtp_starttls: bool = Field(default=True, description="upgrade with STARTTLS (production)")
+    smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle for the SMTP server's certificate (default: system)"
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "truc-lien-thong@localhost"
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    outage_notify_emails: list[str] = Field(
+        default_factory=list, description="operators' addresses told about every incident"
     )
 
     @property
@@ -342,6 +382,8 @@ class Settings(BaseSettings):
             ipaddress.ip_network(n, strict=False).prefixlen == 0 for n in self.trusted_proxies
         ):
             problems.append("GATEWAY_TRUSTED_PROXIES trusts every address")
+        if self.smtp_host and not self.smtp_starttls:
+            problems.append("GATEWAY_SMTP_STARTTLS is off (e-mail would travel in clear)")
         if problems:
             raise ValueError("refusing insecure settings in production: " + "; ".join(problems))
 
@@ -399,6 +441,7 @@ class Settings(BaseSettings):
             holidays=self.office_holidays,
             extra_working_days=self.office_extra_working_days,
             timezone=self.office_timezone,
+            public_holidays=self.office_public_holidays,
         )
 
 

@@ -92,20 +92,24 @@ class Harness:
         assert r.status_code == 202, r.text
         return r.json()["deliveries"][0]["delivery_id"]
 
-    async def outbox(self) -> list[OutboxMessage]:
-        """The unpublished outbox rows, in the order the relay publishes them."""
+    async def outbox(self, *, notices: bool = False) -> list[OutboxMessage]:
+        """The unpublished outbox rows of package copies (or, with `notices`, of notices to
+        senders, e.g. about an outage), in the order the relay publishes them."""
+        is_notice = OutboxMessage.topic == "notice.ready"
         async with self.db.sessionmaker() as s:
             rows = await s.scalars(
                 select(OutboxMessage)
                 .where(OutboxMessage.published_at.is_(None))
+                .where(is_notice if notices else ~is_notice)
                 .order_by(OutboxMessage.id)
             )
             return list(rows.all())
 
-    async def deliver(self) -> list[tuple[DeliveryJob, HandlerResult]]:
-        """Relay and handle every unpublished outbox row (what relay + worker do)."""
+    async def deliver(self, *, notices: bool = False) -> list[tuple[DeliveryJob, HandlerResult]]:
+        """Relay and handle the unpublished outbox rows (what relay + worker do) of package
+        copies, or of notices."""
         done = []
-        for row in await self.outbox():
+        for row in await self.outbox(notices=notices):
             async with self.db.sessionmaker() as s:
                 (await s.get(OutboxMessage, row.id)).published_at = self.clock()
                 await s.commit()

@@ -62,7 +62,9 @@ async def test_holidays_come_from_the_settings(make_gateway):
     h.clock.set(2026, 11, 23, 11, 0)  # Monday 11:00: 4.5 working hours…
     holiday = h.monitor(office_holidays="2026-11-23")  # …unless Monday is a holiday
     assert (await holiday.run_once()).opened == []
-    h.clock.set(2026, 11, 24, 10, 31)  # Tuesday: 1 h + 3 h 1 min
+    h.clock.set(2026, 11, 24, 10, 31)  # Tuesday is Vietnam Culture Day (public holiday)
+    assert (await holiday.run_once()).opened == []
+    h.clock.set(2026, 11, 25, 10, 31)  # Wednesday: 1 h + 3 h 1 min
     assert len((await holiday.run_once()).opened) == 1
 
 

@@ -36,6 +36,7 @@ from ..packages.models import Delivery, Package
 from ..packages.service import PackageService
 from ..settings import Settings
 from .bundle import safe_file_name
+from .circular_02 import circular_02_metadata
 from .models import ArchiveExport, ArchiveTombstone
 
 Role = Literal["any", "sender", "recipient"]
@@ -263,6 +264,8 @@ class ArchiveService:
                 for e in events
             ],
         }
+        # the fields of Circular 02/2019/TT-BNV, and which of them edXML cannot fill
+        record["tt02_2019"] = circular_02_metadata(package, header)
         return record
 
     # -------------------------------------------------------------------------- record

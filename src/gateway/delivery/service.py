@@ -45,10 +45,12 @@ from ..ops.observe import observer_for
 from ..outages.health import HealthLog
 from ..outages.service import close_on_recovery
 from ..packages.arrival import mark_entered
+from ..registry.endpoint_policy import plain_http_refused, refusal_message
 from ..registry.endpoint_secret import push_url
 from ..registry.models import Agency
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
+from ..workdays.cache import CalendarCache
 from .backoff import RetryPolicy
 from .breaker import EndpointGuard
 from .jobs import DeliveryJob, HandlerResult
@@ -85,7 +87,7 @@ class DeliveryHandler:
         self.guard = guard
         self.policy = policy
         self.box = box or settings.secret_box()
-        self.calendar = settings.office_calendar()
+        self.calendars = CalendarCache(db, settings)  # operators' changes included
         self.clock = clock
         self._in_flight: set[str] = set()
 
@@ -161,10 +163,17 @@ class DeliveryHandler:
                 url = self._push_url(agency)
                 secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]
                 started = delivery.retry_from or delivery.queued_at
+                production = self.settings.environment == "production"
+                test_endpoint = agency.test_endpoint  # type: ignore[union-attr]
+                insecure = plain_http_refused(production, url, test_endpoint)
         if not push:
             if needs_marking:
                 await self._mark_available(job.delivery_id)
             return HandlerResult.done("available in the recipient's inbox")
+        if insecure:  # registered before the rule, or the environment changed since
+            reason = refusal_message(delivery.recipient_code, url)
+            await self._record_failure(job.delivery_id, reason)
+            return HandlerResult.dead(reason)
         if secret is None:
             reason = (
                 "no usable push secret for the agency "
@@ -192,18 +201,20 @@ class DeliveryHandler:
         return await self._record(job, attempt)
 
     async def _mark_available(self, delivery_id: str) -> None:
+        calendar = await self.calendars.get()
         async with write_session(self.db) as session:
             delivery = await DeliveryRepository(session).delivery(delivery_id, lock=True)
             if delivery is not None and delivery.state == "pending" and delivery.sent_at is None:
                 now = self.clock()
                 delivery.sent_at = now
-                delivery.legal_received_at = self.calendar.legal_receipt_time(now)
+                delivery.legal_received_at = calendar.legal_receipt_time(now)
                 delivery.updated_at = now
 
     async def _record(self, job: DeliveryJob, attempt: AttemptResult) -> HandlerResult:
         outcome = attempt.outcome
         assert outcome is not None
         result = attempt.result
+        calendar = await self.calendars.get()
         async with write_session(self.db) as session:
             delivery = await DeliveryRepository(session).delivery(job.delivery_id, lock=True)
             if delivery is None:
@@ -233,8 +244,8 @@ class DeliveryHandler:
                 delivery.state = "delivered"
                 delivery.sent_at = sent
                 delivery.delivered_at = outcome.finished_at or now
-                delivery.legal_received_at = self.calendar.legal_receipt_time(sent)
-                mark_entered(delivery, delivery.delivered_at, "push", self.calendar)  # the 2xx
+                delivery.legal_received_at = calendar.legal_receipt_time(sent)
+                mark_entered(delivery, delivery.delivered_at, "push", calendar)  # the 2xx
                 delivery.last_error = None
                 observed = "delivered"
                 await audit.append(
@@ -259,7 +270,7 @@ class DeliveryHandler:
             delivered_at = delivery.delivered_at if observed == "delivered" else None
             queued_at = delivery.queued_at
         if failing_since is not None:  # this 2xx ended a failure: close any incident, drain
-            await close_on_recovery(self.db, self.calendar, recipient, at=now)
+            await close_on_recovery(self.db, calendar, recipient, at=now)
         # after the commit: one report per push attempt (gateway.ops.metrics)
         observer_for(self.db).delivery_attempt(
             outcome=observed,

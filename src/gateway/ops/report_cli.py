@@ -17,6 +17,7 @@ from ..cli_lang import say
 from ..db import run_in_session, utcnow
 from ..outages.report import BadPeriod, check_period, outage_report
 from ..settings import get_settings
+from .period_report_io import period_command
 from .reports import BadMonth, monthly_report, parse_month
 
 report_app = typer.Typer(
@@ -104,3 +105,6 @@ def outages_command(
         data = report.to_csv()
     affected = sum(len(i.affected) for i in report.incidents)
     _emit(data, output, f"{len(report.incidents)} incidents, {affected} copies")
+
+
+report_app.command("period")(period_command)  # `gateway report period 2026-Q3 --format xlsx`

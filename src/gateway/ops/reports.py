@@ -3,8 +3,8 @@ received electronically through the gateway.
 
 For a month (in the office calendar's time zone, Vietnam time by default), per agency:
 
-- **sent**: document packages (new, revoke, update, replace — not business statuses) whose
-  sender is the agency and that the gateway received during the month; split into
+- **sent**: document packages (new, update, replace — not revocations, not business statuses)
+  whose sender is the agency and that the gateway received during the month; split into
   - signed (`signature_class` = `signed-valid`) / unsigned (anything else: unsigned,
     placeholder, not checked);
   - on time / late / timing unknown: on time when the gateway received the package no later
@@ -44,6 +44,8 @@ SIGNED = "signed-valid"
 RECEIVED_STATES = ("delivered", "acknowledged")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _DATE_FORMATS = ("%Y/%m/%d", "%Y-%m-%d", "%d/%m/%Y")
+REVOKE = 1  # BussinessDocType of a revocation
+NOT_REVOCATION = Package.business_type.is_(None) | (Package.business_type != REVOKE)
 
 
 # which moment each side of the report counts by (shown in the JSON and on the dashboard)
@@ -168,7 +170,9 @@ async def monthly_report(
             Package.promulgation_date,
             Package.received_at,
             Package.paper,
-        ).where(Package.kind == "document", Package.received_at >= start, Package.received_at < end)
+        )
+        .where(Package.kind == "document", Package.received_at >= start, Package.received_at < end)
+        .where(NOT_REVOCATION)  # a revocation is not a document sent (gateway.ops.period_report)
     )
     for sender, sig, promulgation, received_at, paper in sent.all():
         r = row(sender)
@@ -193,6 +197,7 @@ async def monthly_report(
     received = await session.execute(
         select(Delivery.recipient_code, Package.signature_class, Package.paper)
         .join(Package, Package.id == Delivery.package_id)
+        .where(NOT_REVOCATION)
         .where(
             Delivery.kind == "document",
             Delivery.state.in_(RECEIVED_STATES),

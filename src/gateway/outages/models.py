@@ -10,9 +10,9 @@ target.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
@@ -69,3 +69,71 @@ class OutageIncident(Base):
     @property
     def agency_code(self) -> str | None:
         return self.target if self.kind == "agency" else None
+
+
+class OutageEmail(Base):
+    """An e-mail to send about an incident (`event`: opened / closed), written in the same
+    transaction as the incident change (an outbox: nothing is lost when the SMTP server is
+    away) and sent by gateway.outages.mailer. Recipients are worked out when it is sent:
+    the operators' addresses and the contacts of the agencies involved."""
+
+    __tablename__ = "outage_emails"
+    __table_args__ = (Index("ix_outage_emails_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("outage_incidents.id", ondelete="CASCADE")
+    )
+    event: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    recipients: Mapped[list[str] | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PaperHandling(Base):
+    """A copy an operator records as handled on paper during an outage (reference, date, by
+    whom), reconciled after recovery: the electronic copy is kept (it arrived too: the
+    recipient holds a duplicate of the paper one) or cancelled (the paper copy stands)."""
+
+    __tablename__ = "paper_handlings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("deliveries.id", ondelete="CASCADE"), unique=True
+    )
+    reference: Mapped[str] = mapped_column(String(200))
+    handled_on: Mapped[date] = mapped_column(Date)
+    handled_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconciled_by: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(20))  # kept, cancelled
+
+
+class GatewayHeartbeat(Base):
+    """The last sign of life of each server process (`instance`: host and pid), written every
+    half minute; at start-up the newest one tells how long the whole gateway was down."""
+
+    __tablename__ = "gateway_heartbeats"
+
+    instance: Mapped[str] = mapped_column(String(200), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GatewayDowntime(Base):
+    """A period with no server process running, recorded when one starts again (the gateway's
+    own outage, from its last heartbeat to that start)."""
+
+    __tablename__ = "gateway_downtimes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    working_seconds: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(200))

@@ -26,6 +26,8 @@ from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
 from ..delivery.uow import write_session
 from ..settings import Settings
+from ..workdays.cache import CalendarCache
+from .mailer import send_pending
 from .models import OutageIncident
 from .repository import OutageRepository
 from .service import OutageService, is_due
@@ -51,10 +53,17 @@ class OutageMonitor:
         self.db = db
         self.settings = settings
         self.calendar = calendar or settings.office_calendar()
+        # without an injected calendar: the database's, operators' changes included
+        self._calendars = None if calendar is not None else CalendarCache(db, settings)
         self.threshold = timedelta(hours=settings.outage_threshold_working_hours)
+        self.urgent_threshold = min(
+            self.threshold, timedelta(hours=settings.outage_urgent_threshold_working_hours)
+        )
         self.clock = clock
 
     async def run_once(self) -> MonitorRun:
+        if self._calendars is not None:
+            self.calendar = await self._calendars.get()
         now = self.clock()
         run = MonitorRun()
         async with self.db.read_session() as session:
@@ -80,11 +89,14 @@ class OutageMonitor:
         for target, h in sorted(health.items()):
             if h.failing_since is None or target in still_open:
                 continue
-            if not is_due(self.calendar, h.failing_since, now, self.threshold):
+            if not is_due(self.calendar, h.failing_since, now, self.urgent_threshold):
                 continue
             async with write_session(self.db) as session:
                 opened = await OutageService(session, self.calendar).open_if_due(
-                    target, now=now, threshold=self.threshold
+                    target,
+                    now=now,
+                    threshold=self.threshold,
+                    urgent_threshold=self.urgent_threshold,
                 )
             if opened is not None:
                 run.opened.append(opened)
@@ -96,6 +108,7 @@ class OutageMonitor:
                     opened.last_error,
                     extra={"recipient": target, "outcome": "outage.opened"},
                 )
+        await send_pending(self.db, self.settings, now=now)  # e-mails of this and earlier steps
         return run
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -120,9 +133,7 @@ async def run_outage_monitor(app: FastAPI) -> AsyncIterator[OutageMonitor | None
     if not settings.outage_monitor_interval:
         yield None
         return
-    monitor = OutageMonitor(
-        state.db, settings, calendar=state.calendar, clock=lambda: state.clock()
-    )
+    monitor = OutageMonitor(state.db, settings, clock=lambda: state.clock())
     stop = asyncio.Event()
     task = asyncio.create_task(monitor.run(stop), name="outage-monitor")
     try:

@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..axis.models import UpstreamForward
+from ..edxml.codes import Priority
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency
 from .models import UPSTREAM, EndpointHealth, OutageIncident
@@ -23,6 +24,9 @@ class OutageFigures:
     total: Counter[str] = field(default_factory=Counter)
     closed: list[tuple[str, int, int]] = field(default_factory=list)
     """(kind, wall-clock seconds, working seconds) of each closed incident."""
+
+
+FLASH = int(Priority.FLASH)  # hỏa tốc; hỏa tốc hẹn giờ is above it
 
 
 class OutageRepository:
@@ -149,6 +153,16 @@ class OutageRepository:
             or_(Delivery.cancelled_at.is_(None), Delivery.cancelled_at > start),
             not_(and_(Delivery.state == "failed", Delivery.updated_at < start)),
         )
+
+    async def flash_waiting(self, target: str) -> bool:
+        """Is a hỏa tốc / hỏa tốc hẹn giờ copy for the target still waiting?"""
+        query = (
+            self._of_target(select(Delivery.id), target)
+            .join(Package, Package.id == Delivery.package_id)
+            .where(Delivery.state == "pending", Package.priority >= FLASH)
+            .limit(1)
+        )
+        return await self.session.scalar(query) is not None
 
     async def affected_count(self, incident: OutageIncident, end: datetime) -> int:
         query = self._affected(select(func.count()).select_from(Delivery), incident, end)

@@ -27,6 +27,7 @@ from ..calendar import OfficeCalendar
 from ..db import Database
 from ..delivery.requeue import Requeue
 from ..delivery.uow import write_session
+from .announce import announce
 from .models import UPSTREAM, OutageIncident, kind_of
 from .repository import OutageRepository
 
@@ -54,15 +55,28 @@ class OutageService:
         self.repo = OutageRepository(session)
 
     async def open_if_due(
-        self, target: str, *, now: datetime, threshold: timedelta
+        self,
+        target: str,
+        *,
+        now: datetime,
+        threshold: timedelta,
+        urgent_threshold: timedelta | None = None,
     ) -> OutageIncident | None:
+        """`urgent_threshold` (shorter): enough when a hỏa tốc copy is waiting (escalation)."""
         # the health row's lock orders this against a concurrent success (which clears
         # failing_since) and against another replica's monitor opening the same incident
         health = await self.repo.health(target, lock=True)
         if health is None or health.failing_since is None:
             return None
+        escalated = False
         if not is_due(self.calendar, health.failing_since, now, threshold):
-            return None
+            if urgent_threshold is None or not is_due(
+                self.calendar, health.failing_since, now, urgent_threshold
+            ):
+                return None
+            if not await self.repo.flash_waiting(target):
+                return None
+            escalated = True
         if target != UPSTREAM and not await self.repo.pushed_to(target):
             return None
         if await self.repo.open_incident(target) is not None:
@@ -91,8 +105,10 @@ class OutageService:
                 ),
                 "affected": incident.affected,
                 "last_error": (incident.last_error or "")[:500],
+                "escalated": escalated,
             },
         )
+        await announce(self.session, incident, "opened", now=now)  # notices and e-mail
         return incident
 
     async def refresh(self, incident_id: int, *, now: datetime) -> None:
@@ -141,6 +157,7 @@ class OutageService:
                 "resent": resent,
             },
         )
+        await announce(self.session, incident, "closed", now=now)  # notices and e-mail
         return incident
 
 

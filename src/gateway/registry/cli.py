@@ -17,6 +17,7 @@ from ..cli_output import JsonFlag, print_json, print_table
 from ..db import run_in_session
 from ..errors import GatewayError, ValidationFailed
 from ..settings import get_settings
+from .export import export_csv
 from .models import Agency
 from .schemas import SystemIn
 from .service import RegistryService, parse_import
@@ -85,9 +86,12 @@ def import_command(
         task = progress.add_task("import", total=len(rows))
 
         settings = get_settings()
+        production = settings.environment == "production"
 
         async def work(session: AsyncSession):
-            service = RegistryService(session, _actor(), box=settings.secret_box())
+            service = RegistryService(
+                session, _actor(), box=settings.secret_box(), require_https=production
+            )
             return await service.import_agencies(rows, progress=lambda n: progress.advance(task, n))
 
         try:
@@ -174,6 +178,25 @@ def push_secret_command(
     )
 
 
+@agencies_app.command("export")
+def export_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: stdout)")
+    ] = None,
+) -> None:
+    """Write the registry as CSV (the import columns, contacts included); `import` reads it."""
+
+    async def work(session: AsyncSession) -> str:
+        return await export_csv(session)
+
+    text = run_in_session(get_settings(), work)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"written: {output}")
+
+
 @agencies_app.command("list")
 def list_command(
     q: Annotated[str | None, typer.Option(help="part of the code or name")] = None,
@@ -243,6 +266,11 @@ def show_command(code: str, as_json: JsonFlag = False) -> None:
         "superseded_by",
         "delivery_mode",
         "endpoint_url",
+        "test_endpoint",
+        "contact_name",
+        "contact_position",
+        "contact_email",
+        "contact_phone",
     ):
         console.print(f"[bold]{field}[/bold]: {getattr(agency, field)}")
     console.print(f"[bold]systems[/bold]: {', '.join(s.name for s in systems) or '-'}")

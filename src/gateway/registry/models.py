@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -67,6 +68,13 @@ class Agency(Base):
     endpoint_url: Mapped[str | None] = mapped_column(Text)  # credentials shown as ***
     # the complete endpoint_url when it carries credentials, sealed (registry.endpoint_secret)
     endpoint_url_sealed: Mapped[str | None] = mapped_column(Text)
+    # plain http allowed in production only for an endpoint an operator marked as a test one
+    test_endpoint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the agency's administrator (registry.contacts), who outage notices are sent to
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_position: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
     # the shared HMAC secret for push delivery, sealed with gateway.secretbox (never shown
     # again after it is generated / rotated)
     push_secret_sealed: Mapped[str | None] = mapped_column(Text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.dependencies import AdminOperator, CurrentOperator, CurrentPrincipal
@@ -22,6 +22,8 @@ from ..errors import (
     responses,
 )
 from ..secretbox import SecretBox
+from .endpoint_policy import PushEndpointNotHttps
+from .export import export_csv
 from .models import Agency
 from .schemas import (
     AgencyIn,
@@ -91,13 +93,13 @@ async def show_agency(code: str, session: SessionDep, principal: CurrentPrincipa
     "/agencies",
     status_code=status.HTTP_201_CREATED,
     response_model=AgencyOut,
-    responses=responses(*AUTH, Conflict),
+    responses=responses(*AUTH, Conflict, PushEndpointNotHttps),
 )
 async def create_agency(
     body: AgencyIn, request: Request, session: SessionDep, op: AdminOperator
 ) -> AgencyOut:
     """Register an agency. In push mode the answer holds its push secret, shown only once."""
-    agency = await RegistryService(session, op.actor, box=_box(request)).create_agency(body)
+    agency = await _admin_service(request, session, op.actor).create_agency(body)
     return await _with_push_secret(request, session, op.actor, agency)
 
 
@@ -114,13 +116,17 @@ async def _with_push_secret(
     return AgencyOut.model_validate(agency).model_copy(update={"push_secret": secret})
 
 
-@admin.patch("/agencies/{code}", response_model=AgencyOut, responses=responses(*AUTH, NotFound))
+@admin.patch(
+    "/agencies/{code}",
+    response_model=AgencyOut,
+    responses=responses(*AUTH, NotFound, PushEndpointNotHttps),
+)
 async def update_agency(
     code: str, body: AgencyPatch, request: Request, session: SessionDep, op: AdminOperator
 ) -> AgencyOut:
     """Change an agency; e.g. `{"active": false, "superseded_by": "…"}` after a merger.
     Switching to push mode generates its push secret, shown only in this answer."""
-    agency = await RegistryService(session, op.actor, box=_box(request)).update_agency(code, body)
+    agency = await _admin_service(request, session, op.actor).update_agency(code, body)
     return await _with_push_secret(request, session, op.actor, agency)
 
 
@@ -132,7 +138,8 @@ async def update_agency(
         "requestBody": {
             "required": True,
             "description": "CSV (header code,name,parent_code,level,active,superseded_by,"
-            "delivery_mode,endpoint_url) or JSON (a list of agencies)",
+            "delivery_mode,endpoint_url[,test_endpoint,contact_name,contact_position,"
+            "contact_email,contact_phone]) or JSON (a list of agencies)",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
@@ -147,7 +154,26 @@ async def import_agencies(request: Request, session: SessionDep, op: AdminOperat
         raise UnsupportedMediaType("Cần text/csv hoặc application/json")
     data = await read_body_limited(request, request.app.state.settings.max_body_bytes)
     rows = parse_import(data, "csv" if ctype == "text/csv" else "json")
-    return await RegistryService(session, op.actor, box=_box(request)).import_agencies(rows)
+    return await _admin_service(request, session, op.actor).import_agencies(rows)
+
+
+@admin.get(
+    "/agencies/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **responses(*AUTH)},
+)
+async def export_agencies(session: SessionDep, op: CurrentOperator) -> Response:
+    """The registry as CSV in the import format, contacts included (re-importable)."""
+    return Response(
+        await export_csv(session),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="agencies.csv"'},
+    )
+
+
+def _admin_service(request: Request, session: AsyncSession, actor: str) -> RegistryService:
+    production = request.app.state.settings.environment == "production"
+    return RegistryService(session, actor, box=_box(request), require_https=production)
 
 
 @admin.get("/systems", response_model=list[SystemOut], responses=responses(*AUTH))

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..db import ShownDateTime
+from .contacts import ContactEmail, ContactPhone, ContactText
 
 AGENCY_CODE_PATTERN = r"^[0-9A-Za-z.]{1,35}$"
 AgencyCode = Field(pattern=AGENCY_CODE_PATTERN, examples=["000.00.01.H99"])
@@ -31,6 +32,13 @@ class AgencyIn(BaseModel):
         "national axis, gateway.axis)",
     )
     endpoint_url: str | None = Field(default=None, max_length=2000)
+    test_endpoint: bool = Field(
+        default=False, description="an operator's test endpoint: plain http allowed in production"
+    )
+    contact_name: ContactText = None
+    contact_position: ContactText = None
+    contact_email: ContactEmail = None
+    contact_phone: ContactPhone = None
 
     @field_validator("parent_code", "superseded_by", "endpoint_url", mode="before")
     @classmethod
@@ -42,7 +50,7 @@ class AgencyIn(BaseModel):
     def _empty_level(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v
 
-    @field_validator("active", mode="before")
+    @field_validator("active", "test_endpoint", mode="before")
     @classmethod
     def _active_text(cls, v: object) -> object:
         if isinstance(v, str):
@@ -74,6 +82,11 @@ class AgencyPatch(BaseModel):
     superseded_by: str | None = Field(default=None, pattern=AGENCY_CODE_PATTERN)
     delivery_mode: Literal["poll", "push", "upstream"] | None = None
     endpoint_url: str | None = None
+    test_endpoint: bool | None = None
+    contact_name: ContactText = None
+    contact_position: ContactText = None
+    contact_email: ContactEmail = None
+    contact_phone: ContactPhone = None
 
 
 class AgencyOut(BaseModel):
@@ -87,6 +100,11 @@ class AgencyOut(BaseModel):
     superseded_by: str | None
     delivery_mode: str
     endpoint_url: str | None
+    test_endpoint: bool = False
+    contact_name: str | None = None
+    contact_position: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
     created_at: ShownDateTime
     updated_at: ShownDateTime
     push_secret: str | None = Field(

@@ -21,6 +21,7 @@ from ..auth.models import ApiKey, ClientCertificate, Operator
 from ..auth.password_policy import check_password
 from ..auth.repository import AuthRepository
 from ..auth.service import hash_password, new_api_key, normalise_certificate_identity
+from ..csv_out import unsafe_cell
 from ..db import utcnow
 from ..errors import (
     BadRequest,
@@ -31,6 +32,8 @@ from ..errors import (
     ValidationFailed,
 )
 from ..secretbox import SecretBox
+from .contacts import CONTACT_FIELDS
+from .endpoint_policy import PushEndpointNotHttps, plain_http_refused, refusal_message
 from .endpoint_secret import redact_values, seal_endpoint
 from .models import Agency, AgencySystem
 from .repository import AgencyRepository, SystemRepository
@@ -55,6 +58,8 @@ IMPORT_COLUMNS = (
     "superseded_by",
     "delivery_mode",
     "endpoint_url",
+    "test_endpoint",
+    *CONTACT_FIELDS,
 )
 
 Progress = Callable[[int], None]
@@ -106,14 +111,25 @@ def parse_import(data: bytes, fmt: str | None = None) -> list[dict[str, Any]]:
     unknown = [f for f in reader.fieldnames if f not in IMPORT_COLUMNS]
     if unknown:
         raise BadRequest(f"Cột không được hỗ trợ: {', '.join(unknown)}")
-    return [{k: v for k, v in row.items() if k is not None} for row in reader]
+    return [
+        {k: unsafe_cell(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
+        for row in reader
+    ]
 
 
 class RegistryService:
-    def __init__(self, session: AsyncSession, actor: str, *, box: SecretBox | None = None):
+    def __init__(
+        self,
+        session: AsyncSession,
+        actor: str,
+        *,
+        box: SecretBox | None = None,
+        require_https: bool = False,
+    ):
         self.session = session
         self.actor = actor
         self.box = box  # seals credentials in endpoint URLs (registry.endpoint_secret)
+        self.require_https = require_https  # production: push endpoints (registry.endpoint_policy)
         self.agencies = AgencyRepository(session)
         self.systems = SystemRepository(session)
         self.auth = AuthRepository(session)
@@ -126,6 +142,10 @@ class RegistryService:
         if agency is None:
             raise NotFound(f"Không có cơ quan mã {code}")
         return agency
+
+    def _check_endpoint(self, code: str, url: str | None, test_endpoint: bool) -> None:
+        if plain_http_refused(self.require_https, url, test_endpoint):
+            raise PushEndpointNotHttps(refusal_message(code, url or ""))
 
     async def _check_refs(self, parent: str | None, successor: str | None) -> int | None:
         parent_level = None
@@ -143,6 +163,7 @@ class RegistryService:
         if taken is not None:  # codes are unique whatever their case
             raise Conflict(f"Cơ quan mã {taken} đã có trong danh bạ", details={"code": taken})
         parent_level = await self._check_refs(data.parent_code, data.superseded_by)
+        self._check_endpoint(data.code, data.endpoint_url, data.test_endpoint)
         agency = Agency(
             **self._sealed(data.model_dump(exclude={"level"})),
             level=data.level or infer_level(data.code, parent_level),
@@ -171,6 +192,7 @@ class RegistryService:
             setattr(agency, key, value)
         if agency.delivery_mode == "push" and not agency.endpoint_url:
             raise ValidationFailed("Chế độ push cần endpoint_url")
+        self._check_endpoint(code, agency.endpoint_url, agency.test_endpoint)
         agency.updated_at = utcnow()
         await self.session.flush()
         await self.audit.append(
@@ -207,6 +229,9 @@ class RegistryService:
                     _finding(f"bản ghi {number}: mã {item.code} bị lặp", f"{number}/code")
                 )
             lowered.add(item.code.lower())
+            if plain_http_refused(self.require_https, item.endpoint_url, item.test_endpoint):
+                message = refusal_message(item.code, item.endpoint_url or "")
+                findings.append(_finding(f"bản ghi {number}: {message}", f"{number}/endpoint_url"))
             parsed[item.code] = item
         for code, taken in (await self.agencies.spellings(parsed)).items():
             wanted = next(c for c in parsed if c.lower() == code)
@@ -252,6 +277,10 @@ class RegistryService:
             )
             values["updated_at"] = now
             if code in existing:
+                # a file without the newer columns leaves them as they are
+                for key in ("test_endpoint", *CONTACT_FIELDS):
+                    if key not in item.model_fields_set:
+                        values.pop(key)
                 updates.append(values)
             else:
                 inserts.append({**values, "created_at": now})

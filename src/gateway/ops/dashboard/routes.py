@@ -258,9 +258,11 @@ def install(app: FastAPI) -> None:
     app.state.dashboard_sessions = SessionStore(app.state.settings, lambda: app.state.clock())
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(router)
+    from . import calendar_page  # issue 15's pages; imports this module, hence here
     from .accounts import router as accounts_router  # it builds on this module
 
     app.include_router(accounts_router)
+    app.include_router(calendar_page.router)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -1,0 +1,329 @@
+"""The report a People's Committee uses, per agency and for the province, for a month
+("2026-10"), a quarter ("2026-Q3") or a year ("2026"), in Vietnam time (the office calendar's).
+
+Per agency (and a province total row, code "TỔNG"):
+
+- **sent** (packages of kind document whose sender is the agency, received by the gateway in
+  the period), by what they do: new, update, replace; **revocations apart** (`revoked`: they
+  are not documents sent). Over new/update/replace: signed (`signed-valid`) / unsigned, on time
+  / late / timing unknown (the rule of gateway.ops.reports.timeliness) and by priority (Thường,
+  Khẩn, Thượng khẩn, Hỏa tốc, Hỏa tốc hẹn giờ);
+- **received**: copies for the agency (revocations apart) delivered in the period
+  (delivered or acknowledged, counted at `delivered_at`), signed / unsigned;
+- **copies**: of those queued for the agency in the period, how many are still not fetched
+  (pending) and how many failed now; `acknowledged`: copies acknowledged in the period;
+- **processing outcomes** from the business statuses the agency sent in the period (by the
+  status time): accepted (03), refused (02), done (06), and the median hours from the
+  document's arrival at the gateway to "done".
+
+CSV (UTF-8 with BOM) and XLSX (openpyxl) carry Vietnamese column headings; JSON the keys.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from ..calendar import OfficeCalendar
+from ..csv_out import safe_cell, to_csv
+from ..edxml.codes import BusinessDocType
+from ..packages.models import BusinessStatus, Delivery, Package
+from ..registry.models import Agency
+from .reports import SIGNED, timeliness
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|-[Qq]([1-4]))?$")
+TOTAL = "TỔNG"
+PRIORITY_KEYS = (
+    "sent_ordinary",
+    "sent_urgent",
+    "sent_very_urgent",
+    "sent_flash",
+    "sent_flash_scheduled",
+)
+STATUS_KEYS = {"03": "accepted", "02": "refused", "06": "done"}
+
+# (key, Vietnamese heading) in column order
+HEADINGS: tuple[tuple[str, str], ...] = (
+    ("agency_code", "Mã định danh cơ quan"),
+    ("agency_name", "Tên cơ quan"),
+    ("sent_new", "Gửi: văn bản mới"),
+    ("sent_update", "Gửi: văn bản cập nhật"),
+    ("sent_replace", "Gửi: văn bản thay thế"),
+    ("revoked", "Thu hồi văn bản"),
+    ("sent_signed", "Gửi có ký số"),
+    ("sent_unsigned", "Gửi không ký số"),
+    ("sent_on_time", "Gửi đúng hạn"),
+    ("sent_late", "Gửi trễ hạn"),
+    ("sent_timing_unknown", "Gửi không rõ hạn"),
+    ("sent_ordinary", "Gửi: Thường"),
+    ("sent_urgent", "Gửi: Khẩn"),
+    ("sent_very_urgent", "Gửi: Thượng khẩn"),
+    ("sent_flash", "Gửi: Hỏa tốc"),
+    ("sent_flash_scheduled", "Gửi: Hỏa tốc hẹn giờ"),
+    ("received", "Nhận"),
+    ("received_signed", "Nhận có ký số"),
+    ("received_unsigned", "Nhận không ký số"),
+    ("not_fetched", "Chưa lấy về"),
+    ("acknowledged", "Đã xác nhận đã nhận"),
+    ("failed", "Gửi đến không thành công"),
+    ("accepted", "Đã tiếp nhận (03)"),
+    ("refused", "Từ chối (02)"),
+    ("done", "Hoàn thành (06)"),
+    ("median_hours_to_done", "Thời gian đến hoàn thành, trung vị (giờ)"),
+)
+
+
+class BadPeriod(ValueError):
+    pass
+
+
+def parse_period(text: str) -> tuple[str, date, date]:
+    """'2026-10' (month), '2026-Q3' (quarter), '2026' (year) → (label, first day, next)."""
+    m = _PERIOD.match((text or "").strip())
+    if not m:
+        raise BadPeriod(f"period must look like 2026-10, 2026-Q3 or 2026, got {text!r}")
+    year = int(m.group(1))
+    if m.group(2):
+        month = int(m.group(2))
+        first = date(year, month, 1)
+        nxt = date(year + month // 12, month % 12 + 1, 1)
+        return f"{first:%Y-%m}", first, nxt
+    if m.group(3):
+        quarter = int(m.group(3))
+        first = date(year, 3 * quarter - 2, 1)
+        nxt = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+        return f"{year}-Q{quarter}", first, nxt
+    return str(year), date(year, 1, 1), date(year + 1, 1, 1)
+
+
+@dataclass
+class AgencyPeriod:
+    agency_code: str
+    agency_name: str
+    sent_new: int = 0
+    sent_update: int = 0
+    sent_replace: int = 0
+    revoked: int = 0
+    sent_signed: int = 0
+    sent_unsigned: int = 0
+    sent_on_time: int = 0
+    sent_late: int = 0
+    sent_timing_unknown: int = 0
+    sent_ordinary: int = 0
+    sent_urgent: int = 0
+    sent_very_urgent: int = 0
+    sent_flash: int = 0
+    sent_flash_scheduled: int = 0
+    received: int = 0
+    received_signed: int = 0
+    received_unsigned: int = 0
+    not_fetched: int = 0
+    acknowledged: int = 0
+    failed: int = 0
+    accepted: int = 0
+    refused: int = 0
+    done: int = 0
+    median_hours_to_done: float | None = None
+    hours_to_done: list[float] = field(default_factory=list, repr=False)
+
+    def values(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("hours_to_done")
+        return data
+
+
+@dataclass
+class PeriodReport:
+    period: str
+    first_day: date
+    next_day: date
+    rows: list[AgencyPeriod]
+    total: AgencyPeriod
+    generated_at: datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "period": self.period,
+            "from": self.first_day.isoformat(),
+            "to": self.next_day.isoformat(),
+            "generated_at": self.generated_at.isoformat(),
+            "rows": [r.values() for r in self.rows],
+            "total": self.total.values(),
+            "headings": dict(HEADINGS),
+        }
+
+    def _table(self) -> list[list[object]]:
+        lines: list[list[object]] = [[heading for _, heading in HEADINGS]]
+        for r in [*self.rows, self.total]:
+            values = r.values()
+            lines.append([values[key] for key, _ in HEADINGS])
+        return lines
+
+    def to_csv(self) -> bytes:
+        lines = [["" if v is None else v for v in line] for line in self._table()]
+        return to_csv(["Kỳ báo cáo", self.period], lines)  # agency names neutralised there
+
+    def to_xlsx(self) -> bytes:
+        from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = f"Báo cáo {self.period}"[:31]
+        sheet.append([f"Báo cáo gửi, nhận văn bản điện tử — kỳ {self.period}"])
+        sheet["A1"].font = Font(bold=True, size=13)
+        for line in self._table():  # openpyxl stores a str starting with "=" as a formula
+            sheet.append([safe_cell(v) for v in line])
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for cell in sheet[sheet.max_row]:
+            cell.font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 18
+        sheet.column_dimensions["B"].width = 40
+        sheet.freeze_panes = "C3"
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+async def period_report(
+    session: AsyncSession, period: str, calendar: OfficeCalendar, *, now: datetime
+) -> PeriodReport:
+    label, first, nxt = parse_period(period)
+    zone = calendar.zone
+    start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(nxt, datetime.min.time(), tzinfo=zone)
+    names = dict((await session.execute(select(Agency.code, Agency.name))).all())
+    rows: dict[str, AgencyPeriod] = {
+        code: AgencyPeriod(code, name)
+        for code, name in (
+            await session.execute(select(Agency.code, Agency.name).where(Agency.active.is_(True)))
+        ).all()
+    }
+
+    def row(code: str) -> AgencyPeriod:
+        if code not in rows:
+            rows[code] = AgencyPeriod(code, names.get(code, ""))
+        return rows[code]
+
+    revoke = int(BusinessDocType.REVOKE)
+    sent = await session.execute(
+        select(
+            Package.sender_code,
+            Package.business_type,
+            Package.signature_class,
+            Package.promulgation_date,
+            Package.received_at,
+            Package.priority,
+        ).where(Package.kind == "document", Package.received_at >= start, Package.received_at < end)
+    )
+    for sender, business, sig, promulgation, received_at, priority in sent.all():
+        r = row(sender)
+        if business == revoke:
+            r.revoked += 1
+            continue
+        if business == BusinessDocType.UPDATE:
+            r.sent_update += 1
+        elif business == BusinessDocType.REPLACE:
+            r.sent_replace += 1
+        else:
+            r.sent_new += 1
+        if sig == SIGNED:
+            r.sent_signed += 1
+        else:
+            r.sent_unsigned += 1
+        timing = timeliness(calendar, promulgation, received_at)
+        if timing == "on_time":
+            r.sent_on_time += 1
+        elif timing == "late":
+            r.sent_late += 1
+        else:
+            r.sent_timing_unknown += 1
+        level = min(max(priority or 0, 0), len(PRIORITY_KEYS) - 1)
+        key = PRIORITY_KEYS[level]
+        setattr(r, key, getattr(r, key) + 1)
+
+    not_revoke = (Package.business_type.is_(None)) | (Package.business_type != revoke)
+    copies = await session.execute(
+        select(
+            Delivery.recipient_code,
+            Delivery.state,
+            Delivery.queued_at,
+            Delivery.delivered_at,
+            Delivery.acknowledged_at,
+            Package.signature_class,
+        )
+        .join(Package, Package.id == Delivery.package_id)
+        .where(Delivery.kind == "document", not_revoke)
+        .where(
+            ((Delivery.queued_at >= start) & (Delivery.queued_at < end))
+            | ((Delivery.delivered_at >= start) & (Delivery.delivered_at < end))
+            | ((Delivery.acknowledged_at >= start) & (Delivery.acknowledged_at < end))
+        )
+    )
+    for recipient, state, queued, delivered, acknowledged, sig in copies.all():
+        r = row(recipient)
+        if start <= queued < end:
+            if state == "pending":
+                r.not_fetched += 1
+            elif state == "failed":
+                r.failed += 1
+        if delivered is not None and start <= delivered < end and state in (
+            "delivered",
+            "acknowledged",
+        ):
+            r.received += 1
+            if sig == SIGNED:
+                r.received_signed += 1
+            else:
+                r.received_unsigned += 1
+        if acknowledged is not None and start <= acknowledged < end:
+            r.acknowledged += 1
+
+    original = aliased(Package)
+    status_time = BusinessStatus.status_at
+    statuses = await session.execute(
+        select(
+            BusinessStatus.agency_code,
+            BusinessStatus.sender_code,
+            BusinessStatus.status_code,
+            status_time,
+            BusinessStatus.received_at,
+            original.received_at,
+        )
+        .outerjoin(original, original.id == BusinessStatus.original_package_id)
+        .where(
+            BusinessStatus.status_code.in_(tuple(STATUS_KEYS)),
+            BusinessStatus.received_at >= start,
+            BusinessStatus.received_at < end,
+        )
+    )
+    for agency, sender, code, at, received_at, arrived in statuses.all():
+        r = row(agency or sender)
+        key = STATUS_KEYS[code]
+        setattr(r, key, getattr(r, key) + 1)
+        if key == "done" and arrived is not None:
+            finished = at or received_at
+            r.hours_to_done.append(max(0.0, (finished - arrived).total_seconds() / 3600))
+
+    ordered = [rows[c] for c in sorted(rows)]
+    total = AgencyPeriod(TOTAL, "Toàn tỉnh")
+    for r in ordered:
+        r.median_hours_to_done = _median(r.hours_to_done)
+        for key, _ in HEADINGS[2:-1]:
+            setattr(total, key, getattr(total, key) + getattr(r, key))
+        total.hours_to_done.extend(r.hours_to_done)
+    total.median_hours_to_done = _median(total.hours_to_done)
+    return PeriodReport(label, first, nxt, ordered, total, now.astimezone(UTC))

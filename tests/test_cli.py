@@ -137,6 +137,28 @@ def test_worker_and_relay_on_an_unmigrated_database_exit_at_once(cli_env, comman
     assert "gateway db upgrade" in line
 
 
+@pytest.mark.parametrize("command", ["worker", "relay"])
+def test_worker_and_relay_without_the_broker_say_so_in_one_line(
+    cli_env, monkeypatch, command
+) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("GATEWAY_BROKER_URL", f"amqp://gw:s3cret@127.0.0.1:{port}/edoc")
+    monkeypatch.setenv("GATEWAY_DELIVERY_FATAL_AFTER_SECONDS", "0.2")  # give up at once
+    assert run("db", "upgrade").exit_code == 0  # (settings are read once, here)
+    result = run(command, "--log-level", "warning")
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert line.startswith("Không kết nối được RabbitMQ amqp://gw:***@127.0.0.1:")
+    assert "GATEWAY_BROKER_URL" in line and "s3cret" not in line
+    assert "cannot connect" not in line  # the gateway's own English words stay out
+    english = one_line(run("--lang", "en", command, "--log-level", "warning"))
+    assert english.startswith("Cannot reach RabbitMQ") and "GATEWAY_BROKER_URL" in english
+    debug = run("--debug", command, "--log-level", "warning")
+    assert debug.exit_code != 0 and type(debug.exception).__name__ == "BrokerUnavailable"
+
+
 def test_serve_on_a_busy_port_starts_nothing(cli_env) -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]

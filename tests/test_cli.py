@@ -4,6 +4,7 @@ the traceback only under --debug."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -251,3 +252,40 @@ def test_serve_start_up_failure_is_one_line(cli_env, monkeypatch) -> None:
     assert result.exit_code == 3
     assert "Cấu hình sai: GATEWAY_BOOTSTRAP_ADMIN_KEY needs at least 32" in result.stderr
     assert "Traceback" not in result.output
+
+
+VIETNAMESE_LETTERS = re.compile(
+    "[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.IGNORECASE
+)
+
+
+def test_operator_commands_speak_one_language(cli_env, tmp_path) -> None:
+    """backup/restore, axis, audit, keys, archive: Vietnamese by default, English with --lang en,
+    the command's own words never mixed (library reasons after a colon are not theirs)."""
+    assert run("db", "upgrade").exit_code == 0
+    keys = tmp_path / "keys"
+    commands = [
+        ["keys", "init", "--dir", str(keys), "--cn", "Gateway test"],
+        ["keys", "show", str(keys)],
+        ["keys", "show", str(tmp_path / "missing.pem")],
+        ["audit", "verify"],
+        ["audit", "checkpoint"],
+        ["axis", "sync-agencies"],
+        ["axis", "secret", "no-such-system"],
+        ["archive", "prune", "--exported-before", "2020-01-01", "--dry-run"],
+        ["archive", "prune", "--exported-before", "not-a-date"],
+        ["backup", "--output", str(tmp_path / "gw.sqlite3")],
+        ["restore", "--yes", str(tmp_path / "gw.sqlite3")],
+    ]
+    for command in commands:
+        english = run("--lang", "en", *command)
+        words = english.output.replace(str(tmp_path), "")
+        assert not VIETNAMESE_LETTERS.search(words), (command, english.output)
+        if command[:2] == ["keys", "init"]:
+            keys_init = run("keys", "init", "--dir", str(tmp_path / "keys2"), "--cn", "Gateway")
+            assert "chứng thư" in keys_init.output
+            continue
+        vietnamese = run(*command)
+        assert VIETNAMESE_LETTERS.search(vietnamese.output), (command, vietnamese.output)
+        for sample in ("certificate", "events", "bytes freed", "not set", "is not a date"):
+            assert sample not in vietnamese.output, (command, vietnamese.output)

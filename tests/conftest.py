@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ POSTGRES_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 RABBITMQ_URL = os.environ.get("GATEWAY_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# each run gets a vhost of its own: the `rabbitmq_vhost` fixture, support/rabbitmq_vhost.py
 REQUIRE_SERVICES = os.environ.get("GATEWAY_REQUIRE_SERVICES") == "1"
 
 
@@ -87,6 +89,48 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost(request: pytest.FixtureRequest) -> Iterator[str]:
+    """This run's own RabbitMQ vhost (made and deleted with rabbitmqctl), or, where that cannot
+    be done, the configured one with per-test name prefixes (said once). Yields the URL."""
+    from support import rabbitmq_vhost as vhosts
+
+    say = request.config.pluginmanager.get_plugin("terminalreporter")
+    why_not = vhosts.ctl_usable()
+    run_vhost = None
+    if why_not is None:
+        try:
+            run_vhost = vhosts.create()
+        except (vhosts.VhostUnavailable, OSError, subprocess.TimeoutExpired) as exc:
+            if REQUIRE_SERVICES:
+                pytest.fail(f"{exc} (GATEWAY_REQUIRE_SERVICES=1)", pytrace=False)
+            why_not = str(exc)
+    if run_vhost is None:
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if say is not None and capture is not None:
+            with capture.global_and_fixture_disabled():
+                say.write_line(
+                    f"\nRabbitMQ tests share the vhost of {vhosts.shown(vhosts.CONFIGURED_URL)}"
+                    f" under per-test prefixes: no vhost of their own ({why_not})"
+                )
+        yield vhosts.rabbitmq_url()
+        return
+    vhosts.use(run_vhost.url)
+    try:
+        yield run_vhost.url
+    finally:
+        vhosts.use(None)
+        vhosts.delete(run_vhost.name)
+
+
+@pytest.fixture(autouse=True)
+def _rabbitmq_tests_use_the_run_vhost(request: pytest.FixtureRequest) -> None:
+    # only runs that include a RabbitMQ test pay for the vhost (rabbitmqctl is slow)
+    # (pytest_runtest_setup above has already skipped them if the broker is not there)
+    if request.node.get_closest_marker("rabbitmq"):
+        request.getfixturevalue("rabbitmq_vhost")
 
 
 # ------------------------------------------------------------------ the gateway service

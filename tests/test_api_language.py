@@ -3,8 +3,11 @@ words, malformed JSON answered like malformed XML, and the request id in every e
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from conftest import original_from_g22
 from gateway.api_language import negotiate
 from gateway.plain_words import describe, where
 
@@ -93,14 +96,14 @@ async def test_every_error_names_its_request(gw) -> None:
         assert r.json()["error"]["request_id"] == r.headers["X-Request-Id"], r.text
 
 
-async def test_english_messages_keep_the_vietnamese_detail(gw) -> None:
+async def test_english_messages_are_the_raisers_own(gw) -> None:
     path = "/api/v1/agencies/000.00.00.Z99"
     vi = (await gw.http.get(path, headers=await gw.admin())).json()["error"]
     assert vi["code"] == "NOT_FOUND" and "000.00.00.Z99" in vi["message"]
     en = (await gw.http.get(path, headers={**(await gw.admin()), **EN})).json()["error"]
     assert en["code"] == "NOT_FOUND"
-    assert en["message"] == "No such resource (or not visible to the caller)"
-    assert en["details"]["message_vi"] == vi["message"]
+    assert en["message"] == "No agency with code 000.00.00.Z99"  # the raiser's English
+    assert "details" not in en  # a full translation: nothing left in Vietnamese
     wrong_method = await gw.http.delete("/api/v1/health", headers=EN)
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
@@ -115,3 +118,124 @@ async def test_report_errors_follow_the_language(gw) -> None:
     en = (await gw.http.get(url, headers={**(await gw.admin()), **EN})).json()["error"]
     assert en["message"].startswith("month must look like 2026-10")
     assert "details" not in en  # a full translation: nothing left in Vietnamese
+
+
+VIETNAMESE_LETTERS = re.compile(
+    "[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.IGNORECASE
+)
+
+
+async def test_english_error_bodies_have_no_vietnamese(gw) -> None:
+    """The common failures of registry, deliveries, packages, auth and reports, asked for in
+    English: each message is English (and specific), none falls back to Vietnamese."""
+    keys = await gw.setup("000.00.00.G22", "000.00.00.H41")
+    admin = {**(await gw.admin()), **EN}
+    system = {"Authorization": f"Bearer {keys['000.00.00.G22']}", **EN}
+    h = gw.http
+    calls = [
+        # registry
+        (404, h.get("/api/v1/agencies/000.00.00.Z99", headers=admin)),
+        (
+            409,
+            h.post(
+                "/api/v1/admin/agencies", json={"code": "000.00.00.G22", "name": "X"}, headers=admin
+            ),
+        ),
+        (
+            422,
+            h.patch(
+                "/api/v1/admin/agencies/000.00.00.G22",
+                json={"parent_code": "000.00.00.G22"},
+                headers=admin,
+            ),
+        ),
+        (
+            422,
+            h.patch(
+                "/api/v1/admin/agencies/000.00.00.G22",
+                json={"parent_code": "000.00.00.Z98"},
+                headers=admin,
+            ),
+        ),
+        (404, h.get("/api/v1/admin/systems/no-such-system", headers=admin)),
+        (
+            409,
+            h.post(
+                "/api/v1/admin/systems",
+                json={"name": "qlvb-000.00.00.G22", "agencies": ["000.00.00.G22"]},
+                headers=admin,
+            ),
+        ),
+        (
+            422,
+            h.post(
+                "/api/v1/admin/systems",
+                json={"name": "other", "agencies": ["000.00.00.Z97"]},
+                headers=admin,
+            ),
+        ),
+        (
+            400,
+            h.post(
+                "/api/v1/admin/agencies/import",
+                content=b"name\nX",
+                headers={**admin, "Content-Type": "text/csv"},
+            ),
+        ),
+        (
+            415,
+            h.post(
+                "/api/v1/admin/agencies/import",
+                content=b"x",
+                headers={**admin, "Content-Type": "text/plain"},
+            ),
+        ),
+        # deliveries
+        (
+            404,
+            h.post(
+                "/api/v1/admin/deliveries/no-such/cancel", json={"reason": "test"}, headers=admin
+            ),
+        ),
+        (
+            404,
+            h.post(
+                "/api/v1/admin/deliveries/no-such/resend", json={"reason": "test"}, headers=admin
+            ),
+        ),
+        (
+            422,
+            h.post(
+                "/api/v1/admin/deliveries/resend",
+                json={"reason": "test", "agency": "000.00.00.H41", "delivery_ids": ["x"]},
+                headers=admin,
+            ),
+        ),
+        (403, h.get("/api/v1/notices?agency=000.00.00.H41", headers=system)),
+        # packages
+        (404, h.get("/api/v1/packages/no-such-package", headers=system)),
+        (404, h.get("/api/v1/packages/no-such-package/timeline", headers=system)),
+        (404, h.post("/api/v1/deliveries/no-such/ack", headers=system)),
+        (403, h.get("/api/v1/inbox?agency=000.00.00.H41", headers=system)),
+        (400, h.get("/api/v1/inbox?agency=000.00.00.G22&cursor=nonsense", headers=system)),
+        (
+            403,
+            h.post(
+                "/api/v1/packages",
+                content=original_from_g22(),
+                headers={**admin, "Content-Type": "application/xml"},
+            ),
+        ),
+        # auth
+        (401, h.get("/api/v1/inbox", headers={"Authorization": "Bearer gw_wrong", **EN})),
+        (401, h.get("/api/v1/inbox", headers=EN)),
+        (403, h.get("/api/v1/admin/systems", headers=system)),
+        # reports
+        (422, h.get("/api/v1/admin/reports/monthly?month=10/2026", headers=admin)),
+    ]
+    for status, call in calls:
+        response = await call
+        error = response.json()["error"]
+        assert response.status_code == status, (response.request.url, response.text)
+        assert not VIETNAMESE_LETTERS.search(error["message"]), (response.request.url, error)
+        assert "message_vi" not in (error.get("details") or {}), (response.request.url, error)

@@ -4,6 +4,7 @@ the traceback only under --debug."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -137,6 +138,28 @@ def test_worker_and_relay_on_an_unmigrated_database_exit_at_once(cli_env, comman
     assert "gateway db upgrade" in line
 
 
+@pytest.mark.parametrize("command", ["worker", "relay"])
+def test_worker_and_relay_without_the_broker_say_so_in_one_line(
+    cli_env, monkeypatch, command
+) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("GATEWAY_BROKER_URL", f"amqp://gw:s3cret@127.0.0.1:{port}/edoc")
+    monkeypatch.setenv("GATEWAY_DELIVERY_FATAL_AFTER_SECONDS", "0.2")  # give up at once
+    assert run("db", "upgrade").exit_code == 0  # (settings are read once, here)
+    result = run(command, "--log-level", "warning")
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert line.startswith("Không kết nối được RabbitMQ amqp://gw:***@127.0.0.1:")
+    assert "GATEWAY_BROKER_URL" in line and "s3cret" not in line
+    assert "cannot connect" not in line  # the gateway's own English words stay out
+    english = one_line(run("--lang", "en", command, "--log-level", "warning"))
+    assert english.startswith("Cannot reach RabbitMQ") and "GATEWAY_BROKER_URL" in english
+    debug = run("--debug", command, "--log-level", "warning")
+    assert debug.exit_code != 0 and type(debug.exception).__name__ == "BrokerUnavailable"
+
+
 def test_serve_on_a_busy_port_starts_nothing(cli_env) -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
@@ -229,3 +252,40 @@ def test_serve_start_up_failure_is_one_line(cli_env, monkeypatch) -> None:
     assert result.exit_code == 3
     assert "Cấu hình sai: GATEWAY_BOOTSTRAP_ADMIN_KEY needs at least 32" in result.stderr
     assert "Traceback" not in result.output
+
+
+VIETNAMESE_LETTERS = re.compile(
+    "[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.IGNORECASE
+)
+
+
+def test_operator_commands_speak_one_language(cli_env, tmp_path) -> None:
+    """backup/restore, axis, audit, keys, archive: Vietnamese by default, English with --lang en,
+    the command's own words never mixed (library reasons after a colon are not theirs)."""
+    assert run("db", "upgrade").exit_code == 0
+    keys = tmp_path / "keys"
+    commands = [
+        ["keys", "init", "--dir", str(keys), "--cn", "Gateway test"],
+        ["keys", "show", str(keys)],
+        ["keys", "show", str(tmp_path / "missing.pem")],
+        ["audit", "verify"],
+        ["audit", "checkpoint"],
+        ["axis", "sync-agencies"],
+        ["axis", "secret", "no-such-system"],
+        ["archive", "prune", "--exported-before", "2020-01-01", "--dry-run"],
+        ["archive", "prune", "--exported-before", "not-a-date"],
+        ["backup", "--output", str(tmp_path / "gw.sqlite3")],
+        ["restore", "--yes", str(tmp_path / "gw.sqlite3")],
+    ]
+    for command in commands:
+        english = run("--lang", "en", *command)
+        words = english.output.replace(str(tmp_path), "")
+        assert not VIETNAMESE_LETTERS.search(words), (command, english.output)
+        if command[:2] == ["keys", "init"]:
+            keys_init = run("keys", "init", "--dir", str(tmp_path / "keys2"), "--cn", "Gateway")
+            assert "chứng thư" in keys_init.output
+            continue
+        vietnamese = run(*command)
+        assert VIETNAMESE_LETTERS.search(vietnamese.output), (command, vietnamese.output)
+        for sample in ("certificate", "events", "bytes freed", "not set", "is not a date"):
+            assert sample not in vietnamese.output, (command, vietnamese.output)

@@ -177,13 +177,38 @@ def _database_unreachable(exc: BaseException, lang: str) -> str | None:
     )
 
 
+def _broker_url() -> str:
+    try:
+        from .delivery.broker import redact
+        from .settings import get_settings
+
+        return " " + redact(get_settings().broker_url or "")
+    except Exception:
+        return ""
+
+
 def _broker_unreachable(exc: BaseException, lang: str) -> str | None:
-    if not any(type(e).__module__.startswith(("aio_pika", "aiormq")) for e in _causes(exc)):
+    causes = _causes(exc)
+    if not any(type(e).__module__.startswith(("aio_pika", "aiormq")) for e in causes):
         return None
+    if not any(
+        isinstance(e, ConnectionError | TimeoutError)
+        or type(e).__name__ in ("AMQPConnectionError", "BrokerUnavailable")
+        or "AuthenticationError" in type(e).__name__
+        for e in causes
+    ):
+        return None  # the broker answered (e.g. refused a declaration): not a reachability issue
+    # the library's reason rather than our wrapping (a cancelled wait says nothing)
+    deepest = next((e for e in reversed(causes) if str(e).strip()), exc)
+    reason = str(deepest).strip() or type(deepest).__name__
     return _say(
         lang,
-        f"Không kết nối được RabbitMQ: {exc}. Kiểm tra GATEWAY_BROKER_URL và máy chủ RabbitMQ.",
-        f"Cannot reach RabbitMQ: {exc}. Check GATEWAY_BROKER_URL and that RabbitMQ is running.",
+        f"Không kết nối được RabbitMQ{_broker_url()} ({reason}). Kiểm tra GATEWAY_BROKER_URL "
+        "(máy, cổng, người dùng, mật khẩu, vhost) và RabbitMQ có đang chạy; đã thử lại trong "
+        "GATEWAY_DELIVERY_FATAL_AFTER_SECONDS giây.",
+        f"Cannot reach RabbitMQ{_broker_url()} ({reason}). Check GATEWAY_BROKER_URL (host, port, "
+        "user, password, vhost) and that RabbitMQ is running; retried for "
+        "GATEWAY_DELIVERY_FATAL_AFTER_SECONDS seconds.",
     )
 
 

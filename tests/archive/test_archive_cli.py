@@ -6,12 +6,19 @@ import asyncio
 import zipfile
 from datetime import timedelta
 
+import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.db import VIETNAM, utcnow
 from gateway.settings import get_settings
 from support.seeding import G22, running_gateway, seed
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch) -> None:
+    """These tests read the commands' English output (Vietnamese is the default)."""
+    monkeypatch.setenv("GATEWAY_LANG", "en")
 
 
 def run(*args: str, input: str | None = None):

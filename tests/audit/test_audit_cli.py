@@ -41,7 +41,7 @@ def test_cli_registry_and_audit_verify(cli_env):
         conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
     r = run("audit", "verify")
     assert r.exit_code == 1
-    assert "BROKEN" in r.output and "2" in r.output
+    assert "HỎNG" in r.output and "2" in r.output
 
 
 def test_cli_import_file_with_errors(cli_env, tmp_path):

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch) -> None:
+    """These tests read the commands' English output (Vietnamese is the default)."""
+    monkeypatch.setenv("GATEWAY_LANG", "en")
 
 
 def run(*args: str):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,8 +18,8 @@ from yarl import URL
 from gateway.delivery.broker import Broker
 from gateway.delivery.jobs import DeliveryJob
 from gateway.delivery.topology import Topology
+from support.rabbitmq_vhost import rabbitmq_url
 
-RABBITMQ_URL = os.environ.get("GATEWAY_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TEST_TIERS = (timedelta(seconds=1), timedelta(seconds=2))
 
 
@@ -42,7 +41,7 @@ def make_topology(**kw: object) -> Topology:
 
 
 async def delete_topology(topology: Topology) -> None:
-    conn = await aio_pika.connect(RABBITMQ_URL, timeout=10)
+    conn = await aio_pika.connect(rabbitmq_url(), timeout=10)
     async with conn:
         channel = await conn.channel()
         for name in topology.queue_names:
@@ -83,11 +82,11 @@ async def get_all(
 
 class TcpProxy:
     """127.0.0.1:<port> → the broker; `cut()` aborts every connection (like a broker restart),
-    `down`/`up` refuse new connections meanwhile. Targets GATEWAY_TEST_RABBITMQ_URL's host, and
+    `down`/`up` refuse new connections meanwhile. Targets the tests' broker (rabbitmq_url()), and
     its `url` keeps that URL's credentials and vhost (a shared broker's "/" stays untouched)."""
 
-    def __init__(self, broker_url: str = RABBITMQ_URL) -> None:
-        self.broker_url = URL(broker_url)
+    def __init__(self, broker_url: str | None = None) -> None:
+        self.broker_url = URL(broker_url or rabbitmq_url())
         self.target = (self.broker_url.host or "127.0.0.1", self.broker_url.port or 5672)
         self.accepting = True
         self.server: asyncio.Server | None = None
@@ -167,7 +166,7 @@ async def topology_fixture() -> AsyncIterator[Topology]:
 
 @pytest.fixture(name="broker")
 async def broker_fixture(topology: Topology) -> AsyncIterator[Broker]:
-    b = Broker(RABBITMQ_URL, topology=topology, publish_timeout=5, reconnect_interval=0.3)
+    b = Broker(rabbitmq_url(), topology=topology, publish_timeout=5, reconnect_interval=0.3)
     await b.connect()
     try:
         yield b
@@ -178,7 +177,7 @@ async def broker_fixture(topology: Topology) -> AsyncIterator[Broker]:
 @pytest.fixture(name="inspector")
 async def inspector_fixture() -> AsyncIterator[aio_pika.abc.AbstractChannel]:
     """A plain (non-robust) channel on a direct connection, for looking at queues."""
-    conn = await aio_pika.connect(RABBITMQ_URL, timeout=10)
+    conn = await aio_pika.connect(rabbitmq_url(), timeout=10)
     try:
         yield await conn.channel()
     finally:

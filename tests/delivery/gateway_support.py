@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
-from delivery_support import RABBITMQ_URL, delete_topology
+from delivery_support import delete_topology
 from sqlalchemy import select
 
 from conftest import GatewayClient, original_from_g22, rewrite
@@ -20,6 +20,7 @@ from gateway.delivery import config
 from gateway.packages.models import Delivery
 from gateway.packages.service import no_signature_check
 from gateway.settings import Settings
+from support.rabbitmq_vhost import rabbitmq_url
 
 G22, H41, H14, G17 = "000.00.00.G22", "000.00.00.H41", "000.00.00.H14", "000.00.00.G17"
 RECIPIENTS = (H41, H14, G17)
@@ -49,7 +50,7 @@ def rabbit_settings(base: Settings, **overrides: Any) -> Settings:
     prefix = f"test-gw-{uuid.uuid4().hex[:10]}"
     overrides = {
         "worker_in_process": True,
-        "broker_url": RABBITMQ_URL,
+        "broker_url": rabbitmq_url(),
         "broker_prefix": prefix,
         **overrides,
     }

@@ -11,7 +11,6 @@ from datetime import timedelta
 import aio_pika
 import pytest
 from delivery_support import (  # noqa: F401 - fixtures
-    RABBITMQ_URL,
     TcpProxy,
     broker_fixture,
     delete_topology,
@@ -34,12 +33,13 @@ from gateway.delivery.broker import (
 )
 from gateway.delivery.jobs import DeliveryJob
 from gateway.delivery.topology import Topology
+from support.rabbitmq_vhost import rabbitmq_url
 
 pytestmark = pytest.mark.rabbitmq
 
 
 async def test_topology_declares_idempotently(topology: Topology, inspector) -> None:
-    conn = await aio_pika.connect(RABBITMQ_URL)
+    conn = await aio_pika.connect(rabbitmq_url())
     async with conn:
         for _ in range(2):
             channel = await conn.channel()
@@ -50,17 +50,17 @@ async def test_topology_declares_idempotently(topology: Topology, inspector) -> 
         assert await ready_count(inspector, name) == 0
     assert topology.retry_queue(timedelta(seconds=1)).endswith(".retry.1s")
     # a second Broker on the same prefix re-declares without complaint
-    async with Broker(RABBITMQ_URL, topology=topology) as b:
+    async with Broker(rabbitmq_url(), topology=topology) as b:
         await b.publish(job(1))
     assert await ready_count(inspector, topology.normal_queue) == 1
 
 
 async def test_conflicting_redeclaration_is_refused(topology: Topology) -> None:
-    async with Broker(RABBITMQ_URL, topology=topology):
+    async with Broker(rabbitmq_url(), topology=topology):
         pass
     changed = Topology(prefix=topology.prefix, retry_tiers=topology.retry_tiers, delivery_limit=3)
     with pytest.raises(aio_pika.exceptions.ChannelPreconditionFailed):
-        async with Broker(RABBITMQ_URL, topology=changed):
+        async with Broker(rabbitmq_url(), topology=changed):
             pass
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import aio_pika
 import pytest
-from delivery_support import RABBITMQ_URL, ready_count
+from delivery_support import ready_count
 from endpoints import always, endpoints, fail_first, healthy
 from gateway_support import (
     G17,
@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from gateway.audit.models import AuditEvent
 from gateway.delivery import config
 from gateway.delivery.models import OutboxMessage, QueuedJob
+from support.rabbitmq_vhost import rabbitmq_url
 
 N = 4
 
@@ -101,7 +102,7 @@ async def test_rabbitmq_end_to_end(gateway_settings):
     settings = rabbit_settings(gateway_settings)
     try:
         await _scenario(settings)
-        conn = await aio_pika.connect(RABBITMQ_URL)
+        conn = await aio_pika.connect(rabbitmq_url())
         async with conn:
             channel = await conn.channel()
             topo = config.topology(settings)

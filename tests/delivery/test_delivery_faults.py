@@ -17,7 +17,7 @@ from collections import Counter
 
 import aio_pika
 import pytest
-from delivery_support import RABBITMQ_URL, TcpProxy, get_all, ready_count
+from delivery_support import TcpProxy, get_all, ready_count
 from endpoints import endpoints, healthy
 from gateway_support import (
     G17,
@@ -42,6 +42,7 @@ from gateway.delivery.queue import RabbitQueue
 from gateway.delivery.relay import Relay
 from gateway.delivery.runtime import DeliveryRuntime
 from gateway.settings import Settings
+from support.rabbitmq_vhost import rabbitmq_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
 POSTGRES = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -186,7 +187,7 @@ async def test_relay_stopped_then_crashing_between_publish_and_commit(gateway_se
         async with endpoints(healthy) as (ep,), gateway(settings) as gw:
             keys = await register(gw, {H41: ep}, poll=POLL)
             first = [await send(gw, keys[G22], document(i)) for i in range(3)]
-            conn = await aio_pika.connect(RABBITMQ_URL)
+            conn = await aio_pika.connect(rabbitmq_url())
             async with conn:
                 ch = await conn.channel()
                 queue = RabbitQueue(settings)
@@ -261,7 +262,7 @@ async def test_two_relays_never_publish_a_row_twice(gateway_settings):
             Relay(d, q, batch_size=20, poll_interval=0.02) for d, q in zip(dbs, queues, strict=True)
         ]
         tasks = [asyncio.create_task(r.run(stop_event)) for r in relays]
-        conn = await aio_pika.connect(RABBITMQ_URL)
+        conn = await aio_pika.connect(rabbitmq_url())
         async with conn:
             ch = await conn.channel()
             async with asyncio.timeout(60):

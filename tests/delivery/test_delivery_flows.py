@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import aio_pika
 import pytest
-from delivery_support import RABBITMQ_URL, ready_count
+from delivery_support import ready_count
 from endpoints import Endpoint, always, endpoints, healthy
 from gateway_support import (
     G17,
@@ -32,6 +32,7 @@ from gateway.audit.models import AuditEvent
 from gateway.delivery import config
 from gateway.delivery.models import OutboxMessage
 from gateway.delivery.runtime import DeliveryRuntime
+from support.rabbitmq_vhost import rabbitmq_url
 
 TRANSPORTS = [
     pytest.param("sqlite", "embedded", id="embedded-sqlite"),
@@ -81,7 +82,7 @@ async def test_dead_letter_then_resend(gateway_settings, transport):
         assert failed == ids
         assert all(d.attempts == 1 for d in rows if d.state == "failed")
         if transport == "rabbitmq":
-            conn = await aio_pika.connect(RABBITMQ_URL)
+            conn = await aio_pika.connect(rabbitmq_url())
             async with conn:
                 ch = await conn.channel()
                 assert await ready_count(ch, config.topology(settings).dead_queue) == 2

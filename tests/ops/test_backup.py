@@ -20,6 +20,13 @@ from gateway.ops.backup import BackupError, DatabaseInUse, backup, restore
 from gateway.packages.models import Delivery, Package
 from support.seeding import G22, seed
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch) -> None:
+    """These tests read the commands' English output (Vietnamese is the default)."""
+    monkeypatch.setenv("GATEWAY_LANG", "en")
+
+
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

@@ -13,6 +13,12 @@ from gateway.trust import GatewaySigner, init_dev_keys
 from gateway.trust.cli import keys_app
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch) -> None:
+    """These tests read the commands' English output (Vietnamese is the default)."""
+    monkeypatch.setenv("GATEWAY_LANG", "en")
+
+
 def test_init_writes_a_private_key_and_a_signing_certificate(tmp_path):
     key_path, cert_path = init_dev_keys(tmp_path / "keys", "Trục tỉnh thử nghiệm", days=10)
 

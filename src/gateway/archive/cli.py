@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..audit.checkpoints import Published
 from ..audit.checkpoints import latest as latest_checkpoint
 from ..audit.service import chain_all
+from ..cli_lang import say
 from ..db import Database, utcnow
 from ..edxml.timefmt import VIETNAM
 from ..settings import Settings, get_settings
@@ -48,7 +49,8 @@ def _date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+            say(f"{value!r} không phải ngày (YYYY-MM-DD)", f"{value!r} is not a date (YYYY-MM-DD)"),
+            param_hint=option,
         ) from None
 
 
@@ -178,7 +180,9 @@ def export_command(
     package's original bytes and attachments, a metadata record with the timeline, SHA-256 of
     every file and a manifest signed with the gateway's key."""
     if role not in ("any", "sender", "recipient"):
-        raise typer.BadParameter("any, sender or recipient", param_hint="--role")
+        raise typer.BadParameter(
+            say("any, sender hoặc recipient", "any, sender or recipient"), param_hint="--role"
+        )
     selection = Selection(
         agencies=tuple(agency or ()),
         role=role,  # type: ignore[arg-type]
@@ -187,21 +191,33 @@ def export_command(
         document_types=tuple(doc_type or ()),
     )
     if selection.start and selection.end and selection.start > selection.end:
-        raise typer.BadParameter("--from is after --to", param_hint="--from")
+        raise typer.BadParameter(
+            say("--from sau --to", "--from is after --to"), param_hint="--from"
+        )
     try:
         path, sha, count, pruned = asyncio.run(
             export_bundle(get_settings(), selection, output, actor=_actor())
         )
     except ArchiveError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]export failed[/red]: {exc}")
+        failed = say("xuất thất bại", "export failed")
+        Console(stderr=True, soft_wrap=True).print(f"[red]{failed}[/red]: {exc}")
         raise typer.Exit(code=1) from None
     console = Console(soft_wrap=True)
-    console.print(f"[green]OK[/green]: {count} documents exported to {path}")
-    console.print(f"bundle sha256 {sha}")
+    console.print(
+        say(
+            f"[green]OK[/green]: đã xuất {count} văn bản vào {path}",
+            f"[green]OK[/green]: {count} documents exported to {path}",
+        )
+    )
+    console.print(say(f"sha256 của gói {sha}", f"bundle sha256 {sha}"))
     if pruned:
         console.print(
-            f"[yellow]note[/yellow]: {len(pruned)} matching documents were pruned already and "
-            "are in earlier bundles"
+            say(
+                f"[yellow]lưu ý[/yellow]: {len(pruned)} văn bản khớp đã được dọn trước đó và nằm "
+                "trong các gói trước",
+                f"[yellow]note[/yellow]: {len(pruned)} matching documents were pruned already "
+                "and are in earlier bundles",
+            )
         )
 
 
@@ -210,19 +226,39 @@ def print_report(report: VerifyReport, path: Path) -> None:
     if report.ok:
         console = Console(soft_wrap=True)
         console.print(
-            f"[green]OK[/green]: {path}: bundle {report.bundle_id} of {report.created_at}, "
-            f"{report.packages} documents, "
-            f"{report.files} files, every SHA-256 matches, manifest signed by {report.signer}"
+            say(
+                f"[green]OK[/green]: {path}: gói {report.bundle_id} lúc {report.created_at}, "
+                f"{report.packages} văn bản, {report.files} tệp, mọi SHA-256 đều khớp, bản kê "
+                f"do {report.signer} ký",
+                f"[green]OK[/green]: {path}: bundle {report.bundle_id} of {report.created_at}, "
+                f"{report.packages} documents, "
+                f"{report.files} files, every SHA-256 matches, manifest signed by {report.signer}",
+            )
         )
-        console.print(f"certificate SHA-256 {report.signer_sha256}")
+        console.print(
+            say(
+                f"SHA-256 của chứng thư {report.signer_sha256}",
+                f"certificate SHA-256 {report.signer_sha256}",
+            )
+        )
         if not report.pinned:
             console.print(
-                "[yellow]note[/yellow]: checked with the certificate inside the bundle; compare "
-                "its SHA-256 above with the gateway's published certificate, or pass --cert"
+                say(
+                    "[yellow]lưu ý[/yellow]: đã kiểm bằng chứng thư nằm trong gói; so SHA-256 ở "
+                    "trên với chứng thư công bố của trục, hoặc dùng --cert",
+                    "[yellow]note[/yellow]: checked with the certificate inside the bundle; "
+                    "compare its SHA-256 above with the gateway's published certificate, or "
+                    "pass --cert",
+                )
             )
         return
     err = Console(stderr=True, soft_wrap=True)
-    err.print(f"[red]FAILED[/red]: {path}: {len(report.problems)} problem(s)")
+    err.print(
+        say(
+            f"[red]KHÔNG ĐẠT[/red]: {path}: {len(report.problems)} vấn đề",
+            f"[red]FAILED[/red]: {path}: {len(report.problems)} problem(s)",
+        )
+    )
     for problem in report.problems:
         err.print(f"  - {problem}")
 
@@ -292,21 +328,31 @@ def prune_command(
     before = _date(exported_before, "--exported-before")
     assert before is not None
     if before > utcnow().astimezone(VIETNAM).date() + timedelta(days=1):
-        raise typer.BadParameter("a date in the future", param_hint="--exported-before")
+        raise typer.BadParameter(
+            say("một ngày trong tương lai", "a date in the future"), param_hint="--exported-before"
+        )
     settings = get_settings()
     preview = asyncio.run(prune_exported(settings, before, actor=_actor(), dry_run=True))
     console = Console(soft_wrap=True)
     console.print(
-        f"{len(preview.pruned)} exported documents can be pruned ({preview.freed_bytes} bytes)"
+        say(
+            f"có thể dọn {len(preview.pruned)} văn bản đã xuất ({preview.freed_bytes} byte)",
+            f"{len(preview.pruned)} exported documents can be pruned ({preview.freed_bytes} bytes)",
+        )
     )
     for package_id, why in preview.skipped:
-        console.print(f"  kept {package_id}: {why}")
+        console.print(say(f"  giữ {package_id}: {why}", f"  kept {package_id}: {why}"))
     if dry_run or not preview.pruned:
         return
-    if not yes and not typer.confirm("Remove their bytes from the gateway?", default=False):
+    question = say("Xóa nội dung của chúng khỏi trục?", "Remove their bytes from the gateway?")
+    if not yes and not typer.confirm(question, default=False):
         raise typer.Exit(code=1)
     report = asyncio.run(prune_exported(settings, before, actor=_actor(), dry_run=False))
     console.print(
-        f"[green]OK[/green]: {len(report.pruned)} documents pruned, {report.freed_bytes} bytes "
-        "freed (SQLite: run VACUUM while the gateway is stopped to shrink the file)"
+        say(
+            f"[green]OK[/green]: đã dọn {len(report.pruned)} văn bản, giải phóng "
+            f"{report.freed_bytes} byte (SQLite: chạy VACUUM khi trục dừng để thu nhỏ tệp)",
+            f"[green]OK[/green]: {len(report.pruned)} documents pruned, {report.freed_bytes} "
+            "bytes freed (SQLite: run VACUUM while the gateway is stopped to shrink the file)",
+        )
     )

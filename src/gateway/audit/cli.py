@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from ..cli_lang import say
 from ..db import Database
 from ..settings import get_settings
 from .anchor import AnchorKeyError
@@ -35,7 +36,8 @@ def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except AnchorKeyError as exc:  # production without GATEWAY_AUDIT_ANCHOR_KEY
-        Console(stderr=True).print(f"[red]{exc}[/red]: signed checkpoints cannot be checked")
+        why = say("không kiểm tra được các mốc đã ký", "signed checkpoints cannot be checked")
+        Console(stderr=True).print(f"[red]{exc}[/red]: {why}")
         raise typer.Exit(code=2) from exc
 
 
@@ -56,21 +58,44 @@ def verify_command(
     console = Console()
     if report.ok:
         console.print(
-            f"[green]OK[/green]: {report.checked} events, chain intact"
-            + (f" (last hash {report.last_hash})" if report.last_hash else "")
+            say(
+                f"[green]OK[/green]: {report.checked} sự kiện, chuỗi nguyên vẹn",
+                f"[green]OK[/green]: {report.checked} events, chain intact",
+            )
+            + (
+                say(f" (hash cuối {report.last_hash})", f" (last hash {report.last_hash})")
+                if report.last_hash
+                else ""
+            )
         )
         cp = report.latest_checkpoint
         if cp is not None:
             console.print(
-                f"{report.checkpoints} signed checkpoints verified; latest {cp.token} at {cp.at}"
-                f" ({report.unanchored} events after it)"
+                say(
+                    f"đã kiểm {report.checkpoints} mốc đã ký; mới nhất {cp.token} lúc {cp.at}"
+                    f" ({report.unanchored} sự kiện sau nó)",
+                    f"{report.checkpoints} signed checkpoints verified; latest {cp.token} at "
+                    f"{cp.at} ({report.unanchored} events after it)",
+                )
             )
         else:
-            console.print("no signed checkpoint yet (`gateway audit checkpoint` makes one)")
+            console.print(
+                say(
+                    "chưa có mốc đã ký nào (`gateway audit checkpoint` tạo một mốc)",
+                    "no signed checkpoint yet (`gateway audit checkpoint` makes one)",
+                )
+            )
         return
     Console(stderr=True).print(
-        f"[red]BROKEN[/red] after {report.checked} good events"
-        + (f", at event {report.first_bad_seq}" if report.first_bad_seq is not None else "")
+        say(
+            f"[red]HỎNG[/red] sau {report.checked} sự kiện đúng",
+            f"[red]BROKEN[/red] after {report.checked} good events",
+        )
+        + (
+            say(f", tại sự kiện {report.first_bad_seq}", f", at event {report.first_bad_seq}")
+            if report.first_bad_seq is not None
+            else ""
+        )
         + f": {report.reason}"
     )
     raise typer.Exit(code=1)
@@ -89,6 +114,11 @@ def checkpoint_command() -> None:
 
     published = _with_db(work)
     if published is None:
-        Console(stderr=True).print("the audit log is empty: nothing to checkpoint")
+        Console(stderr=True).print(
+            say(
+                "nhật ký kiểm toán trống: không có gì để đặt mốc",
+                "the audit log is empty: nothing to checkpoint",
+            )
+        )
         raise typer.Exit(code=1)
     typer.echo(json.dumps({**published.as_dict(), "token": published.token}, ensure_ascii=False))

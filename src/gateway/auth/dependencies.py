@@ -35,7 +35,10 @@ async def principal_for_request(request: Request) -> Principal:
         identity = request.headers.get(settings.client_cert_header)
         peer = request.client.host if request.client else None
         if identity and not peer_is_trusted(peer, settings.trusted_proxies):
-            raise Unauthenticated("Chứng thư số chuyển tiếp từ nguồn không tin cậy")
+            raise Unauthenticated(
+                "Chứng thư số chuyển tiếp từ nguồn không tin cậy",
+                en="A forwarded client certificate from an untrusted source",
+            )
     if not key and not identity:
         raise Unauthenticated()
     # a short read-only session of its own: the request's unit of work (and, on SQLite, the
@@ -62,13 +65,15 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 async def current_system(principal: CurrentPrincipal) -> Principal:
     if principal.kind != "system":
-        raise Forbidden("Thao tác này chỉ dành cho hệ thống của cơ quan")
+        raise Forbidden(
+            "Thao tác này chỉ dành cho hệ thống của cơ quan", en="Only agency systems may do this"
+        )
     return principal
 
 
 async def current_operator(principal: CurrentPrincipal) -> Principal:
     if principal.kind != "operator":
-        raise Forbidden("Thao tác này chỉ dành cho người vận hành")
+        raise Forbidden("Thao tác này chỉ dành cho người vận hành", en="Only operators may do this")
     return principal
 
 

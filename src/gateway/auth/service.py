@@ -132,29 +132,36 @@ class AuthService:
 
     async def principal_for_key(self, key: str) -> Principal:
         if not key.startswith(KEY_PREFIX) or len(key) < PREFIX_LEN + 8:
-            raise Unauthenticated("Khóa API không hợp lệ")
+            raise Unauthenticated("Khóa API không hợp lệ", en="Invalid API key")
         presented = hash_api_key(key)
         match: ApiKey | None = None
         for row in await self.repo.active_keys_with_prefix(key[:PREFIX_LEN]):
             if hmac.compare_digest(row.key_hash, presented):
                 match = row
         if match is None:
-            raise Unauthenticated("Khóa API không hợp lệ hoặc đã bị thu hồi")
+            raise Unauthenticated(
+                "Khóa API không hợp lệ hoặc đã bị thu hồi", en="Invalid or revoked API key"
+            )
         if match.system_id:
             return await self._system_principal(match.system_id)
         op = await self.repo.get_operator(match.operator_id or "")
         if op is None or not op.active:
-            raise Unauthenticated("Tài khoản vận hành đã bị khóa")
+            raise Unauthenticated(
+                "Tài khoản vận hành đã bị khóa", en="The operator account is disabled"
+            )
         return Principal("operator", op.id, op.username, role=op.role)
 
     async def principal_for_certificate(self, identity: str) -> Principal:
         cert = await self.repo.certificate(normalise_certificate_identity(identity))
         if cert is None:
-            raise Unauthenticated("Chứng thư số máy khách không được đăng ký")
+            raise Unauthenticated(
+                "Chứng thư số máy khách không được đăng ký",
+                en="The client certificate is not registered",
+            )
         return await self._system_principal(cert.system_id)
 
     async def _system_principal(self, system_id: str) -> Principal:
         system = await self.repo.get_system(system_id)
         if system is None or not system.active:
-            raise Unauthenticated("Hệ thống đã bị khóa")
+            raise Unauthenticated("Hệ thống đã bị khóa", en="The system is disabled")
         return Principal("system", system.id, system.name, agencies=frozenset(system.agency_codes))

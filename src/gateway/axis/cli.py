@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.chainer import background_chainer
 from ..audit.service import chain_all
+from ..cli_lang import language, say
 from ..db import Database, run_in_session
 from ..errors import GatewayError
 from ..settings import Settings, get_settings
@@ -64,14 +65,21 @@ def secret_command(
     try:
         sid, secret = run_in_session(settings, work)
     except GatewayError as exc:
-        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        err.print(f"[red]{exc.code}[/red]: {exc.body(language())['error']['message']}")
         raise typer.Exit(code=1) from None
     if secret is None:
-        console.print(f"VXP credential of {sid} disabled")
+        console.print(
+            say(f"đã tắt thông tin xác thực VXP của {sid}", f"VXP credential of {sid} disabled")
+        )
         return
     console.print(f"systemid: {sid}")
     console.print(f"secret:   {secret}")
-    err.print("the secret is shown only once; store it in the SDK client's configuration now")
+    err.print(
+        say(
+            "secret chỉ hiện một lần: lưu ngay vào cấu hình của SDK phía hệ thống",
+            "the secret is shown only once; store it in the SDK client's configuration now",
+        )
+    )
 
 
 @axis_app.command("policy")
@@ -114,14 +122,19 @@ def policy_command(
     try:
         policy = run_in_session(settings, work)
     except GatewayError as exc:
-        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        err.print(f"[red]{exc.code}[/red]: {exc.body(language())['error']['message']}")
         raise typer.Exit(code=1) from None
     console.print_json(json.dumps(policy))
 
 
 def _require_upstream(settings: Settings) -> None:
     if not settings.upstream_url:
-        err.print("[red]GATEWAY_UPSTREAM_URL is not set[/red] (no national axis configured)")
+        err.print(
+            say(
+                "[red]chưa đặt GATEWAY_UPSTREAM_URL[/red] (chưa cấu hình trục quốc gia)",
+                "[red]GATEWAY_UPSTREAM_URL is not set[/red] (no national axis configured)",
+            )
+        )
         raise typer.Exit(code=2)
 
 
@@ -166,8 +179,13 @@ def sync_command(
         parts = ", ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in change["changes"].items())
         console.print(f"~ {change['code']}  {parts}")
     for code in report.missing:
-        console.print(f"? {code}  (có ở tỉnh, không có trên trục quốc gia — không xóa)")
-    console.print(report.summary())
+        console.print(
+            say(
+                f"? {code}  (có ở tỉnh, không có trên trục quốc gia — không xóa)",
+                f"? {code}  (in the province, not on the national axis — not deleted)",
+            )
+        )
+    console.print(report.summary(language()))
 
 
 def connector_command() -> None:

@@ -433,7 +433,14 @@ class SyncReport:
             "applied": self.applied,
         }
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "vi") -> str:
+        if lang == "en":
+            verb = "applied" if self.applied else "not applied (use --apply)"
+            return (
+                f"national axis: {self.upstream_total} agencies; new {len(self.new)}, changed "
+                f"{len(self.changed)}, in the province but not on the axis {len(self.missing)} "
+                f"(not deleted), {self.invalid} invalid records skipped; {verb}"
+            )
         verb = "đã áp dụng" if self.applied else "chưa áp dụng (dùng --apply)"
         return (
             f"trục quốc gia: {self.upstream_total} cơ quan; mới {len(self.new)}, thay đổi "

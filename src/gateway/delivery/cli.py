@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated
 
 import typer
@@ -37,6 +38,8 @@ def _logging(level: str) -> None:
     # GATEWAY_LOG_FORMAT=json: JSON lines; the request id of each package's intake is on the
     # relay's and worker's lines (gateway.ops.logging)
     configure_logging(get_settings().log_format, level)
+    # aiormq logs each failed connect as an ERROR; the gateway's own retry warning says the same
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
 
 
 async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
@@ -59,11 +62,8 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
     runtime = DeliveryRuntime(settings, db, relay=relay, worker=worker, concurrency=concurrency)
     remove = install_signal_handlers(runtime.stop_event)
     try:
-        try:
-            await runtime.start()
-        except Exception as exc:
-            err.print(f"[red]{say('không khởi động được', 'cannot start')}[/red]: {exc}")
-            return 1
+        # a broker still unreachable after the retries: one line from gateway.cli_problems
+        await runtime.start()
         what = " and ".join(n for n, on in (("relay", relay), ("worker", worker)) if on)
         err.print(
             say(

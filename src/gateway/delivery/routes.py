@@ -97,7 +97,10 @@ async def resend_deliveries(
     """Resend in bulk: `{"agency": "…", "reason": "…"}` resends every failed delivery to the
     agency (e.g. after its endpoint was fixed); or `{"delivery_ids": [...], "reason": "…"}`."""
     if bool(body.agency) == bool(body.delivery_ids):
-        raise ValidationFailed("Cần đúng một trong hai: agency hoặc delivery_ids")
+        raise ValidationFailed(
+            "Cần đúng một trong hai: agency hoặc delivery_ids",
+            en="Give exactly one of agency or delivery_ids",
+        )
     ids = await _admin(session, op, request).resend(
         body.delivery_ids, agency=body.agency, reason=body.reason
     )
@@ -151,9 +154,12 @@ async def list_notices(
         if principal.kind == "system" and len(principal.agencies) == 1:
             agency = next(iter(principal.agencies))
         else:
-            raise ValidationFailed("Cần tham số agency")
+            raise ValidationFailed("Cần tham số agency", en="The agency parameter is required")
     if not (principal.is_operator or principal.acts_for(agency)):
-        raise Forbidden(f"Không được đọc thông báo của cơ quan {agency}")
+        raise Forbidden(
+            f"Không được đọc thông báo của cơ quan {agency}",
+            en=f"Not allowed to read the notices of agency {agency}",
+        )
     after = decode_cursor(cursor) if cursor else None
     rows = await DeliveryRepository(session).notices_for(agency, after=after, limit=limit + 1)
     more = len(rows) > limit

@@ -389,39 +389,52 @@ class DeliveryAdmin:
         delivery to `agency`. Returns the ids resent."""
         reason = (reason or "").strip()
         if not reason:
-            raise ValidationFailed("Cần lý do (reason) khi gửi lại")
+            raise ValidationFailed(
+                "Cần lý do (reason) khi gửi lại", en="A reason is required to resend"
+            )
         if ids:
             rows = await self.repo.deliveries(ids=ids, limit=len(ids) + 1, lock=True)
             found = {d.id: d for d in rows}
             missing = [i for i in ids if i not in found]
             if missing:
-                raise NotFound("Không có bản gửi: " + ", ".join(missing))
+                raise NotFound(
+                    "Không có bản gửi: " + ", ".join(missing),
+                    en="No such deliveries: " + ", ".join(missing),
+                )
             wrong = {d.id: d.state for d in rows if d.state not in RESENDABLE}
             if wrong:
                 raise Conflict(
-                    "Chỉ gửi lại được bản gửi ở trạng thái failed", details={"states": wrong}
+                    "Chỉ gửi lại được bản gửi ở trạng thái failed",
+                    en="Only failed deliveries can be resent",
+                    details={"states": wrong},
                 )
         elif agency:
             if await self.repo.agency(agency) is None:
-                raise NotFound(f"Không có cơ quan mã {agency}")
+                raise NotFound(f"Không có cơ quan mã {agency}", en=f"No agency with code {agency}")
             rows = await self.repo.deliveries(
                 states=RESENDABLE, agency=agency, limit=self.MAX_BULK, lock=True
             )
         else:
-            raise ValidationFailed("Cần danh sách bản gửi hoặc mã cơ quan (agency)")
+            raise ValidationFailed(
+                "Cần danh sách bản gửi hoặc mã cơ quan (agency)",
+                en="Give delivery ids or an agency code",
+            )
         await Requeue(self.session, self.actor).line_up(rows, now=self.clock(), reason=reason)
         return [d.id for d in rows]
 
     async def cancel(self, delivery_id: str, *, reason: str):
         reason = (reason or "").strip()
         if not reason:
-            raise ValidationFailed("Cần lý do (reason) khi hủy")
+            raise ValidationFailed(
+                "Cần lý do (reason) khi hủy", en="A reason is required to cancel"
+            )
         d = await self.repo.delivery(delivery_id, lock=True)
         if d is None:
-            raise NotFound(f"Không có bản gửi {delivery_id}")
+            raise NotFound(f"Không có bản gửi {delivery_id}", en=f"No delivery {delivery_id}")
         if d.state not in CANCELLABLE:
             raise Conflict(
                 "Chỉ hủy được bản gửi ở trạng thái failed hoặc pending",
+                en="Only failed or pending deliveries can be cancelled",
                 details={"state": d.state},
             )
         now = self.clock()

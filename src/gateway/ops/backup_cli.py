@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ..cli_lang import say
 from ..settings import get_settings
 from .backup import BackupError, backend_of, backup, restore, sqlite_path
 
@@ -42,18 +43,27 @@ def backup_command(
     try:
         result = backup(get_settings(), output, schema=schema, pg_bin=pg_bin)
     except BackupError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[red]backup failed[/red]: {exc}")
+        failed = say("sao lưu thất bại", "backup failed")
+        Console(stderr=True, soft_wrap=True).print(f"[red]{failed}[/red]: {exc}")
         raise typer.Exit(code=1) from None
     m = result.manifest
     console = Console(soft_wrap=True)
     console.print(
-        f"[green]OK[/green]: {m.backend} backup {result.path} ({m.size} bytes, revision "
-        f"{m.alembic_revision})"
+        say(
+            f"[green]OK[/green]: bản sao lưu {m.backend} {result.path} ({m.size} byte, phiên bản "
+            f"lược đồ {m.alembic_revision})",
+            f"[green]OK[/green]: {m.backend} backup {result.path} ({m.size} bytes, revision "
+            f"{m.alembic_revision})",
+        )
     )
     console.print(f"sha256 {m.sha256}; manifest {result.manifest_path}")
     console.print(
-        "Keep with it, stored separately: the secrets key (GATEWAY_SECRETS_KEY or "
-        "<data_dir>/secrets.key) and the signing key and certificate."
+        say(
+            "Giữ kèm, cất riêng: khóa bí mật (GATEWAY_SECRETS_KEY hoặc <data_dir>/secrets.key) "
+            "và khóa ký cùng chứng thư số.",
+            "Keep with it, stored separately: the secrets key (GATEWAY_SECRETS_KEY or "
+            "<data_dir>/secrets.key) and the signing key and certificate.",
+        )
     )
 
 
@@ -76,28 +86,40 @@ def restore_command(
         backend = backend_of(settings)
         where = str(sqlite_path(settings)) if backend == "sqlite" else _safe(settings)
     except BackupError as exc:
-        err.print(f"[red]restore failed[/red]: {exc}")
+        err.print(f"[red]{say('khôi phục thất bại', 'restore failed')}[/red]: {exc}")
         raise typer.Exit(code=1) from None
     if not yes and not typer.confirm(
-        f"Replace the {backend} database {where} with {path}? Everything written since the "
-        "backup is lost",
+        say(
+            f"Thay cơ sở dữ liệu {backend} {where} bằng {path}? Mọi thứ ghi sau lần sao lưu sẽ mất",
+            f"Replace the {backend} database {where} with {path}? Everything written since the "
+            "backup is lost",
+        ),
         default=False,
     ):
         raise typer.Exit(code=1)
     try:
         result = restore(settings, path, schema=schema, pg_bin=pg_bin, force=force)
     except BackupError as exc:
-        err.print(f"[red]restore failed[/red]: {exc}")
+        err.print(f"[red]{say('khôi phục thất bại', 'restore failed')}[/red]: {exc}")
         raise typer.Exit(code=1) from None
     console = Console(soft_wrap=True)
     console.print(
-        f"[green]OK[/green]: {where} restored from {path} (revision {result.alembic_revision})"
+        say(
+            f"[green]OK[/green]: đã khôi phục {where} từ {path} (phiên bản lược đồ "
+            f"{result.alembic_revision})",
+            f"[green]OK[/green]: {where} restored from {path} (revision {result.alembic_revision})",
+        )
     )
     if result.previous:
-        console.print(f"the replaced database was kept as {result.previous}")
+        console.print(
+            say(
+                f"cơ sở dữ liệu cũ được giữ lại ở {result.previous}",
+                f"the replaced database was kept as {result.previous}",
+            )
+        )
     for note in result.notes:
-        console.print(f"[yellow]note[/yellow]: {note}")
-    console.print("check it: `gateway audit verify`")
+        console.print(f"[yellow]{say('lưu ý', 'note')}[/yellow]: {note}")
+    console.print(say("kiểm tra: `gateway audit verify`", "check it: `gateway audit verify`"))
 
 
 def _safe(settings) -> str:  # type: ignore[no-untyped-def]

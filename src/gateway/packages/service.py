@@ -170,7 +170,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         if moment.tzinfo is None or not delivery_id:
             raise ValueError(cursor)
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("cursor không hợp lệ") from None
+        raise BadRequest("cursor không hợp lệ", en="Invalid cursor") from None
     return moment, delivery_id
 
 
@@ -227,6 +227,7 @@ class PackageService:
         if principal.kind != "system" or not principal.acts_for(sender):
             raise Forbidden(
                 f"Hệ thống không được gửi thay cơ quan {sender} (From/OrganId)",
+                en=f"This system may not send for agency {sender} (From/OrganId)",
                 details={"from": sender, "allowed": sorted(principal.agencies)},
             )
 
@@ -259,7 +260,8 @@ class PackageService:
             row, targets = self._status_row(package, key)
             if not package.response_for.organ_id:
                 raise ValidationFailed(
-                    "Gói tin trạng thái thiếu ResponseFor/OrganId: không biết gửi cho ai"
+                    "Gói tin trạng thái thiếu ResponseFor/OrganId: không biết gửi cho ai",
+                    en="The status package has no ResponseFor/OrganId: no one to send it to",
                 )
             routes, remote = await self._resolve(registry, [package.response_for.organ_id])
             # who may say what, and about which copy (gateway.packages.status_rules)
@@ -561,15 +563,18 @@ class PackageService:
         await begin_write(self.session)
         package = await self.repo.get(package_id, with_raw=True)
         if package is None:
-            raise NotFound(f"Không có gói tin {package_id}")
+            raise NotFound(f"Không có gói tin {package_id}", en=f"No package {package_id}")
         deliveries = await self.repo.deliveries_of(package.id)
         mine = [
             d for d in deliveries if principal.acts_for(d.recipient_code) and d.state != "cancelled"
         ]
         if not (mine or principal.is_operator or principal.acts_for(package.sender_code)):
             if any(principal.acts_for(d.recipient_code) for d in deliveries):
-                raise NotFound("Bản gửi cho cơ quan này đã bị thu hồi")
-            raise Forbidden("Không có quyền đọc gói tin này")
+                raise NotFound(
+                    "Bản gửi cho cơ quan này đã bị thu hồi",
+                    en="The copy for this agency was revoked",
+                )
+            raise Forbidden("Không có quyền đọc gói tin này", en="Not allowed to read this package")
         if not package.raw:  # the bytes were pruned after export to the archive
             await _refuse_pruned(self.session, package.id)
         now = self.clock()
@@ -594,9 +599,12 @@ class PackageService:
         await begin_write(self.session)
         delivery = await self.repo.delivery(delivery_id)
         if delivery is None:
-            raise NotFound(f"Không có bản gửi {delivery_id}")
+            raise NotFound(f"Không có bản gửi {delivery_id}", en=f"No delivery {delivery_id}")
         if not principal.acts_for(delivery.recipient_code):
-            raise Forbidden("Chỉ cơ quan nhận mới xác nhận được bản gửi này")
+            raise Forbidden(
+                "Chỉ cơ quan nhận mới xác nhận được bản gửi này",
+                en="Only the recipient agency may acknowledge this delivery",
+            )
         if delivery.state == "acknowledged" and delivery.acknowledged_at is not None:
             return AckResult(
                 delivery_id=delivery.id,
@@ -605,7 +613,11 @@ class PackageService:
                 already_acknowledged=True,
             )
         if delivery.state == "cancelled":
-            raise Conflict("Bản gửi này đã bị thu hồi", details={"state": delivery.state})
+            raise Conflict(
+                "Bản gửi này đã bị thu hồi",
+                en="This delivery was revoked",
+                details={"state": delivery.state},
+            )
         now = self.clock()
         delivery.state = "acknowledged"
         delivery.acknowledged_at = now
@@ -642,9 +654,15 @@ class PackageService:
             if principal.kind == "system" and len(principal.agencies) == 1:
                 agency = next(iter(principal.agencies))
             else:
-                raise ValidationFailed("Cần tham số agency (mã cơ quan nhận)")
+                raise ValidationFailed(
+                    "Cần tham số agency (mã cơ quan nhận)",
+                    en="The agency parameter (recipient code) is required",
+                )
         if not (principal.is_operator or principal.acts_for(agency)):
-            raise Forbidden(f"Hệ thống không được đọc hộp thư của cơ quan {agency}")
+            raise Forbidden(
+                f"Hệ thống không được đọc hộp thư của cơ quan {agency}",
+                en=f"This system may not read the inbox of agency {agency}",
+            )
         after = decode_cursor(cursor) if cursor else None
         rows = await self.repo.inbox(
             agency, kinds=kinds, states=states, after=after, limit=limit + 1
@@ -682,9 +700,12 @@ class PackageService:
     async def timeline(self, package_id: str, principal: Principal) -> Timeline:
         package = await self.repo.get(package_id)
         if package is None:
-            raise NotFound(f"Không có gói tin {package_id}")
+            raise NotFound(f"Không có gói tin {package_id}", en=f"No package {package_id}")
         if not (principal.is_operator or principal.acts_for(package.sender_code)):
-            raise Forbidden("Chỉ cơ quan gửi mới xem được diễn biến của gói tin này")
+            raise Forbidden(
+                "Chỉ cơ quan gửi mới xem được diễn biến của gói tin này",
+                en="Only the sending agency may see this package's timeline",
+            )
         deliveries = await self.repo.deliveries_of(package.id)
         statuses = [_status_out(s) for s in await self.repo.statuses_for(package.id)]
         recipients = [
@@ -759,6 +780,7 @@ async def _refuse_pruned(session: AsyncSession, package_id: str) -> None:
     if tombstone is not None:
         raise Gone(
             "Gói tin đã được chuyển giao cho cơ quan lưu trữ lịch sử và xóa khỏi trục",
+            en="The package was handed to the historical archive and removed from the gateway",
             details={
                 "package_id": package_id,
                 "sha256": tombstone.sha256,

@@ -151,7 +151,9 @@ async def import_agencies(request: Request, session: SessionDep, op: AdminOperat
     """Create or update many agencies at once (upsert by code), all or nothing."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("text/csv", "application/json"):
-        raise UnsupportedMediaType("Cần text/csv hoặc application/json")
+        raise UnsupportedMediaType(
+            "Cần text/csv hoặc application/json", en="Send text/csv or application/json"
+        )
     data = await read_body_limited(request, request.app.state.settings.max_body_bytes)
     rows = parse_import(data, "csv" if ctype == "text/csv" else "json")
     return await _admin_service(request, session, op.actor).import_agencies(rows)

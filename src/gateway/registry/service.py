@@ -94,23 +94,36 @@ def parse_import(data: bytes, fmt: str | None = None) -> list[dict[str, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadRequest("Tệp nhập phải là văn bản UTF-8") from None
+        raise BadRequest(
+            "Tệp nhập phải là văn bản UTF-8", en="The import file must be UTF-8 text"
+        ) from None
     fmt = fmt or ("json" if text.lstrip()[:1] in "[{" else "csv")
     if fmt == "json":
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadRequest(f"Tệp JSON không hợp lệ: {exc}") from None
+            raise BadRequest(
+                f"Tệp JSON không hợp lệ: {exc}", en=f"Invalid JSON file: {exc}"
+            ) from None
         rows = doc.get("agencies") if isinstance(doc, dict) else doc
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise BadRequest('JSON phải là một danh sách cơ quan hoặc {"agencies": [...]}')
+            raise BadRequest(
+                'JSON phải là một danh sách cơ quan hoặc {"agencies": [...]}',
+                en='The JSON must be a list of agencies or {"agencies": [...]}',
+            )
         return rows
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "code" not in reader.fieldnames:
-        raise BadRequest("Tệp CSV phải có dòng tiêu đề với cột code,name,…")
+        raise BadRequest(
+            "Tệp CSV phải có dòng tiêu đề với cột code,name,…",
+            en="The CSV file needs a header line with the columns code,name,…",
+        )
     unknown = [f for f in reader.fieldnames if f not in IMPORT_COLUMNS]
     if unknown:
-        raise BadRequest(f"Cột không được hỗ trợ: {', '.join(unknown)}")
+        raise BadRequest(
+            f"Cột không được hỗ trợ: {', '.join(unknown)}",
+            en=f"Unsupported columns: {', '.join(unknown)}",
+        )
     return [
         {k: unsafe_cell(v) if isinstance(v, str) else v for k, v in row.items() if k is not None}
         for row in reader
@@ -140,7 +153,7 @@ class RegistryService:
     async def get_agency(self, code: str) -> Agency:
         agency = await self.agencies.get(code)
         if agency is None:
-            raise NotFound(f"Không có cơ quan mã {code}")
+            raise NotFound(f"Không có cơ quan mã {code}", en=f"No agency with code {code}")
         return agency
 
     def _check_endpoint(self, code: str, url: str | None, test_endpoint: bool) -> None:
@@ -152,16 +165,26 @@ class RegistryService:
         if parent:
             p = await self.agencies.get(parent)
             if p is None:
-                raise ValidationFailed(f"Cơ quan cấp trên {parent} không có trong danh bạ")
+                raise ValidationFailed(
+                    f"Cơ quan cấp trên {parent} không có trong danh bạ",
+                    en=f"The parent agency {parent} is not in the registry",
+                )
             parent_level = p.level
         if successor and await self.agencies.get(successor) is None:
-            raise ValidationFailed(f"Cơ quan kế thừa {successor} không có trong danh bạ")
+            raise ValidationFailed(
+                f"Cơ quan kế thừa {successor} không có trong danh bạ",
+                en=f"The successor agency {successor} is not in the registry",
+            )
         return parent_level
 
     async def create_agency(self, data: AgencyIn) -> Agency:
         taken = (await self.agencies.spellings([data.code])).get(data.code.lower())
         if taken is not None:  # codes are unique whatever their case
-            raise Conflict(f"Cơ quan mã {taken} đã có trong danh bạ", details={"code": taken})
+            raise Conflict(
+                f"Cơ quan mã {taken} đã có trong danh bạ",
+                en=f"An agency with code {taken} is already in the registry",
+                details={"code": taken},
+            )
         parent_level = await self._check_refs(data.parent_code, data.superseded_by)
         self._check_endpoint(data.code, data.endpoint_url, data.test_endpoint)
         agency = Agency(
@@ -184,14 +207,22 @@ class RegistryService:
         cleared = [k for k in ("name", "level", "active", "delivery_mode") if k in changes
                    and changes[k] is None]  # null means "clear", and these cannot be cleared
         if cleared:
-            raise ValidationFailed(f"Không thể đặt giá trị rỗng (null) cho: {', '.join(cleared)}")
+            raise ValidationFailed(
+                f"Không thể đặt giá trị rỗng (null) cho: {', '.join(cleared)}",
+                en=f"These cannot be set to null: {', '.join(cleared)}",
+            )
         if changes.get("superseded_by") == code or changes.get("parent_code") == code:
-            raise ValidationFailed("Cơ quan không thể là cấp trên hay kế thừa của chính nó")
+            raise ValidationFailed(
+                "Cơ quan không thể là cấp trên hay kế thừa của chính nó",
+                en="An agency cannot be its own parent or successor",
+            )
         await self._check_refs(changes.get("parent_code"), changes.get("superseded_by"))
         for key, value in self._sealed(changes).items():
             setattr(agency, key, value)
         if agency.delivery_mode == "push" and not agency.endpoint_url:
-            raise ValidationFailed("Chế độ push cần endpoint_url")
+            raise ValidationFailed(
+                "Chế độ push cần endpoint_url", en="Push mode needs an endpoint_url"
+            )
         self._check_endpoint(code, agency.endpoint_url, agency.test_endpoint)
         agency.updated_at = utcnow()
         await self.session.flush()
@@ -249,7 +280,11 @@ class RegistryService:
                         _finding(f"mã {item.code}: {ref} không có trong tệp hay danh bạ", item.code)
                     )
         if findings:
-            raise ValidationFailed("Tệp danh bạ có lỗi, chưa nhập dòng nào", findings=findings)
+            raise ValidationFailed(
+                "Tệp danh bạ có lỗi, chưa nhập dòng nào",
+                en="The registry file has errors; no row was imported",
+                findings=findings,
+            )
 
         existing = await self.agencies.get_many(parsed)
         levels = {code: a.level for code, a in existing.items()}
@@ -328,6 +363,7 @@ class RegistryService:
         if unknown:
             raise RecipientUnknown(
                 "Mã cơ quan nhận không có trong danh bạ: " + ", ".join(unknown),
+                en="Recipient codes not in the registry: " + ", ".join(unknown),
                 details={"unknown": unknown},
             )
         routes: list[Route] = []
@@ -349,6 +385,7 @@ class RegistryService:
         if dead:
             raise RecipientInactive(
                 "Cơ quan nhận đã ngừng hoạt động, không có đơn vị kế thừa: " + ", ".join(dead),
+                en="Recipients inactive, with no successor: " + ", ".join(dead),
                 details={"inactive": dead},
             )
         return routes
@@ -359,7 +396,10 @@ class RegistryService:
         found = await self.agencies.get_many(codes)
         missing = [c for c in codes if c not in found]
         if missing:
-            raise ValidationFailed("Cơ quan không có trong danh bạ: " + ", ".join(missing))
+            raise ValidationFailed(
+                "Cơ quan không có trong danh bạ: " + ", ".join(missing),
+                en="Agencies not in the registry: " + ", ".join(missing),
+            )
         return [found[c] for c in dict.fromkeys(codes)]
 
     async def get_system(self, system_id: str) -> AgencySystem:
@@ -367,12 +407,14 @@ class RegistryService:
         if system is None:
             system = await self.systems.by_name(system_id)
         if system is None:
-            raise NotFound(f"Không có hệ thống {system_id}")
+            raise NotFound(f"Không có hệ thống {system_id}", en=f"No system {system_id}")
         return system
 
     async def create_system(self, data: SystemIn) -> tuple[AgencySystem, str]:
         if await self.systems.by_name(data.name) is not None:
-            raise Conflict(f"Đã có hệ thống tên {data.name}")
+            raise Conflict(
+                f"Đã có hệ thống tên {data.name}", en=f"A system named {data.name} exists already"
+            )
         agencies = await self._agencies_exist(data.agencies)
         system = AgencySystem(name=data.name, active=True, agencies=agencies)
         self.systems.add(system)
@@ -424,7 +466,7 @@ class RegistryService:
         system = await self.get_system(system_id)
         row = await self.auth.get_key(key_id)
         if row is None or row.system_id != system.id:
-            raise NotFound("Không có khóa này")
+            raise NotFound("Không có khóa này", en="No such key")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             await self.session.flush()
@@ -439,7 +481,10 @@ class RegistryService:
     async def _add_certificate(self, system: AgencySystem, identity: str) -> ClientCertificate:
         ident = normalise_certificate_identity(identity)
         if await self.auth.certificate(ident) is not None:
-            raise Conflict("Chứng thư số này đã được gán cho một hệ thống")
+            raise Conflict(
+                "Chứng thư số này đã được gán cho một hệ thống",
+                en="This certificate is already assigned to a system",
+            )
         cert = ClientCertificate(system_id=system.id, identity=ident)
         self.auth.add(cert)
         return cert
@@ -486,11 +531,15 @@ class RegistryService:
         self, username: str, role: str, password: str | None = None, *, api_key: str | None = None
     ) -> tuple[Operator, str]:
         if role not in ("operator", "admin"):
-            raise ValidationFailed("Vai trò phải là operator hoặc admin")
+            raise ValidationFailed(
+                "Vai trò phải là operator hoặc admin", en="The role must be operator or admin"
+            )
         if password is not None:
             check_password(password, username=username)  # length >= 12, not common
         if await self.auth.operator_by_name(username) is not None:
-            raise Conflict(f"Đã có người vận hành {username}")
+            raise Conflict(
+                f"Đã có người vận hành {username}", en=f"An operator {username} exists already"
+            )
         op = Operator(
             username=username,
             role=role,

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ..cli_lang import say  # (a leaf module: the run's language only)
 from .certs import CertificateHealth, fingerprint, load_certificates
 from .keys import CERT_FILE, init_dev_keys
 
@@ -26,11 +27,11 @@ def init_command(
     try:
         key_path, cert_path = init_dev_keys(directory, common_name, days=days, overwrite=force)
     except FileExistsError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"{say('lỗi', 'error')}: {exc}", err=True)
         raise typer.Exit(1) from exc
     cert = load_certificates(cert_path.read_bytes())[0]
-    typer.echo(f"key:         {key_path}")
-    typer.echo(f"certificate: {cert_path}")
+    typer.echo(f"{say('khóa:       ', 'key:        ')} {key_path}")
+    typer.echo(f"{say('chứng thư:  ', 'certificate:')} {cert_path}")
     typer.echo(f"SHA-256:     {fingerprint(cert)}")
 
 
@@ -46,7 +47,12 @@ def show_command(
     try:
         cert = load_certificates(cert_path.read_bytes())[0]
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: cannot read {cert_path}: {exc}", err=True)
+        typer.echo(
+            say(
+                f"lỗi: không đọc được {cert_path}: {exc}", f"error: cannot read {cert_path}: {exc}"
+            ),
+            err=True,
+        )
         raise typer.Exit(1) from exc
     health = CertificateHealth.of(cert, datetime.now(UTC))
     if as_json:
@@ -61,10 +67,14 @@ def show_command(
         }
         typer.echo(json.dumps(shown, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"subject:     {cert.subject.rfc4514_string()}")
-    typer.echo(f"issuer:      {cert.issuer.rfc4514_string()}")
-    typer.echo(f"serial:      {health.serial}")
-    typer.echo(f"valid from:  {cert.not_valid_before_utc.isoformat()}")
-    typer.echo(f"valid until: {cert.not_valid_after_utc.isoformat()}")
-    typer.echo(f"days left:   {health.days_left}")
-    typer.echo(f"SHA-256:     {fingerprint(cert)}")
+    rows = (
+        (say("chủ thể", "subject"), cert.subject.rfc4514_string()),
+        (say("bên cấp", "issuer"), cert.issuer.rfc4514_string()),
+        (say("số sê-ri", "serial"), health.serial),
+        (say("hiệu lực từ", "valid from"), cert.not_valid_before_utc.isoformat()),
+        (say("hiệu lực đến", "valid until"), cert.not_valid_after_utc.isoformat()),
+        (say("còn (ngày)", "days left"), health.days_left),
+        ("SHA-256", fingerprint(cert)),
+    )
+    for label, value in rows:
+        typer.echo(f"{label + ':':<13}{value}")

@@ -264,6 +264,8 @@ def test_operator_commands_speak_one_language(cli_env, tmp_path) -> None:
     the command's own words never mixed (library reasons after a colon are not theirs)."""
     assert run("db", "upgrade").exit_code == 0
     keys = tmp_path / "keys"
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
     commands = [
         ["keys", "init", "--dir", str(keys), "--cn", "Gateway test"],
         ["keys", "show", str(keys)],
@@ -276,6 +278,9 @@ def test_operator_commands_speak_one_language(cli_env, tmp_path) -> None:
         ["archive", "prune", "--exported-before", "not-a-date"],
         ["backup", "--output", str(tmp_path / "gw.sqlite3")],
         ["restore", "--yes", str(tmp_path / "gw.sqlite3")],
+        # reasons from inside backup and archive follow the run's language too
+        ["restore", "--yes", str(tmp_path / "missing.sqlite3")],
+        ["archive", "verify", str(junk)],
     ]
     for command in commands:
         english = run("--lang", "en", *command)
@@ -287,5 +292,6 @@ def test_operator_commands_speak_one_language(cli_env, tmp_path) -> None:
             continue
         vietnamese = run(*command)
         assert VIETNAMESE_LETTERS.search(vietnamese.output), (command, vietnamese.output)
-        for sample in ("certificate", "events", "bytes freed", "not set", "is not a date"):
+        for sample in ("certificate", "events", "bytes freed", "not set", "is not a date",
+                       "no backup file", "not a readable zip"):  # fmt: skip
             assert sample not in vietnamese.output, (command, vietnamese.output)

@@ -34,6 +34,7 @@ from lxml import etree
 from signxml import InvalidInput, InvalidSignature, SignatureConfiguration, XMLVerifier
 
 from .. import __version__
+from ..cli_lang import say
 from ..trust import GatewaySigner
 from ..trust.certs import fingerprint
 from ..trust.xmlsafe import UnsafeXmlError, new_parser, parse_hardened
@@ -262,24 +263,38 @@ def verify_bundle(path: Path, cert_pem: bytes | None = None) -> VerifyReport:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        report.problems.append(f"not a readable zip file: {exc}")
+        report.problems.append(
+            say(f"không phải tệp zip đọc được: {exc}", f"not a readable zip file: {exc}")
+        )
         return report
     with archive:
         names = [i.filename for i in archive.infolist() if not i.is_dir()]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            report.problems.append(f"duplicated entries (tampering?): {', '.join(duplicated)}")
+            report.problems.append(
+                say(
+                    f"mục bị lặp (bị sửa?): {', '.join(duplicated)}",
+                    f"duplicated entries (tampering?): {', '.join(duplicated)}",
+                )
+            )
             return report
         if MANIFEST not in names:
-            report.problems.append(f"{MANIFEST} is missing")
+            report.problems.append(say(f"thiếu {MANIFEST}", f"{MANIFEST} is missing"))
             return report
         if archive.getinfo(MANIFEST).file_size > _MAX_MANIFEST:
-            report.problems.append(f"{MANIFEST} is implausibly large")
+            report.problems.append(
+                say(f"{MANIFEST} lớn bất thường", f"{MANIFEST} is implausibly large")
+            )
             return report
         manifest = archive.read(MANIFEST)
         if cert_pem is None:
             if CERTIFICATE not in names:
-                report.problems.append(f"{CERTIFICATE} is missing and no --cert was given")
+                report.problems.append(
+                    say(
+                        f"thiếu {CERTIFICATE} và không có --cert",
+                        f"{CERTIFICATE} is missing and no --cert was given",
+                    )
+                )
                 return report
             cert_pem = archive.read(CERTIFICATE)
         signed = _verify_signature(manifest, cert_pem, report)
@@ -288,7 +303,12 @@ def verify_bundle(path: Path, cert_pem: bytes | None = None) -> VerifyReport:
         listed = _check_files(archive, signed, report)
         unlisted = sorted(set(names) - listed - {MANIFEST})
         if unlisted:
-            report.problems.append(f"files not in the manifest: {', '.join(unlisted)}")
+            report.problems.append(
+                say(
+                    f"tệp không có trong bản kê: {', '.join(unlisted)}",
+                    f"files not in the manifest: {', '.join(unlisted)}",
+                )
+            )
     return report
 
 
@@ -298,7 +318,12 @@ def _verify_signature(
     try:
         certificate = x509.load_pem_x509_certificate(cert_pem)
     except ValueError as exc:
-        report.problems.append(f"the certificate is not a PEM certificate: {exc}")
+        report.problems.append(
+            say(
+                f"chứng thư không phải dạng PEM: {exc}",
+                f"the certificate is not a PEM certificate: {exc}",
+            )
+        )
         return None
     report.signer = certificate.subject.rfc4514_string()
     report.signer_sha256 = fingerprint(certificate)
@@ -306,10 +331,17 @@ def _verify_signature(
         claimed = parse_hardened(manifest).findtext(f"{_E}CreatedAt") or ""
         created = datetime.fromisoformat(claimed)
     except UnsafeXmlError as exc:
-        report.problems.append(f"{MANIFEST} is not acceptable XML: {exc}")
+        report.problems.append(
+            say(
+                f"{MANIFEST} không phải XML chấp nhận được: {exc}",
+                f"{MANIFEST} is not acceptable XML: {exc}",
+            )
+        )
         return None
     except ValueError:
-        report.problems.append(f"{MANIFEST} has no valid CreatedAt")
+        report.problems.append(
+            say(f"{MANIFEST} không có CreatedAt hợp lệ", f"{MANIFEST} has no valid CreatedAt")
+        )
         return None
     # the certificate must have been valid when the bundle was made (an archive checks it
     # years later); CreatedAt is compared with the signed copy below
@@ -324,19 +356,35 @@ def _verify_signature(
         )
     except (InvalidSignature, InvalidInput) as exc:
         report.problems.append(
-            f"the manifest signature does not verify with the certificate {report.signer} "
-            f"(SHA-256 {report.signer_sha256}): {exc}"
+            say(
+                f"chữ ký bản kê không khớp chứng thư {report.signer} "
+                f"(SHA-256 {report.signer_sha256}): {exc}",
+                f"the manifest signature does not verify with the certificate {report.signer} "
+                f"(SHA-256 {report.signer_sha256}): {exc}",
+            )
         )
         return None
     except Exception as exc:  # signxml raises assorted errors on garbage
-        report.problems.append(f"the manifest signature cannot be checked: {exc}")
+        report.problems.append(
+            say(
+                f"không kiểm được chữ ký bản kê: {exc}",
+                f"the manifest signature cannot be checked: {exc}",
+            )
+        )
         return None
     signed = result.signed_xml
     if signed is None or signed.tag != f"{_E}ArchiveManifest":
-        report.problems.append("the signature does not cover the manifest")
+        report.problems.append(
+            say("chữ ký không bao trùm bản kê", "the signature does not cover the manifest")
+        )
         return None
     if signed.findtext(f"{_E}CreatedAt") != claimed:
-        report.problems.append("the signed CreatedAt differs from the one read before checking")
+        report.problems.append(
+            say(
+                "CreatedAt đã ký khác CreatedAt đọc trước khi kiểm",
+                "the signed CreatedAt differs from the one read before checking",
+            )
+        )
         return None
     report.bundle_id = signed.findtext(f"{_E}BundleId")
     report.created_at = claimed
@@ -356,7 +404,12 @@ def _check_files(
         try:
             info = archive.getinfo(path)
         except KeyError:
-            report.problems.append(f"{path}: listed in the manifest but missing")
+            report.problems.append(
+                say(
+                    f"{path}: có trong bản kê nhưng thiếu tệp",
+                    f"{path}: listed in the manifest but missing",
+                )
+            )
             continue
         digest, count = hashlib.sha256(), 0
         try:
@@ -365,22 +418,43 @@ def _check_files(
                     digest.update(chunk)
                     count += len(chunk)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            report.problems.append(f"{path}: unreadable ({exc})")
+            report.problems.append(
+                say(f"{path}: không đọc được ({exc})", f"{path}: unreadable ({exc})")
+            )
             continue
         hashes_by_path[path] = digest.hexdigest()
         if str(count) != size:
-            report.problems.append(f"{path}: size {count}, the manifest says {size}")
+            report.problems.append(
+                say(
+                    f"{path}: kích thước {count}, bản kê ghi {size}",
+                    f"{path}: size {count}, the manifest says {size}",
+                )
+            )
         if digest.hexdigest() != expected:
-            report.problems.append(f"{path}: SHA-256 {digest.hexdigest()} does not match the "
-                                   f"manifest ({expected})")  # fmt: skip
+            report.problems.append(
+                say(
+                    f"{path}: SHA-256 {digest.hexdigest()} không khớp bản kê ({expected})",
+                    f"{path}: SHA-256 {digest.hexdigest()} does not match the manifest "
+                    f"({expected})",
+                )
+            )
     for el in signed.iterfind(f"{_E}Packages/{_E}Package"):
         report.packages += 1
         path = f"packages/{el.get('id')}/package.edxml"
         if path not in listed:
-            report.problems.append(f"package {el.get('id')}: {path} is not listed")
+            report.problems.append(
+                say(
+                    f"gói {el.get('id')}: {path} không có trong bản kê",
+                    f"package {el.get('id')}: {path} is not listed",
+                )
+            )
         elif hashes_by_path.get(path) not in (None, el.get("sha256")):
-            report.problems.append(f"package {el.get('id')}: bytes differ from the SHA-256 "
-                                   "recorded at intake")  # fmt: skip
+            report.problems.append(
+                say(
+                    f"gói {el.get('id')}: nội dung khác SHA-256 ghi lúc tiếp nhận",
+                    f"package {el.get('id')}: bytes differ from the SHA-256 recorded at intake",
+                )
+            )
     return listed
 
 

@@ -38,6 +38,7 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 
 from .. import __version__
+from ..cli_lang import say
 from ..db import create_private
 from ..settings import Settings
 
@@ -76,9 +77,15 @@ class BackupManifest:
         try:
             data = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise BackupError(f"cannot read the backup manifest {path}: {exc}") from None
+            raise BackupError(
+                say(f"không đọc được tệp kê khai bản sao lưu {path}: {exc}",
+                    f"cannot read the backup manifest {path}: {exc}")
+            ) from None
         if data.get("format") != FORMAT:
-            raise BackupError(f"{path} is not a gateway backup manifest ({FORMAT})")
+            raise BackupError(
+                say(f"{path} không phải tệp kê khai bản sao lưu của gateway ({FORMAT})",
+                    f"{path} is not a gateway backup manifest ({FORMAT})")
+            )
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -121,7 +128,12 @@ def _stamp(moment: datetime) -> str:
 def backend_of(settings: Settings) -> str:
     name = make_url(settings.effective_database_url).get_backend_name()
     if name not in ("sqlite", "postgresql"):
-        raise BackupError(f"unsupported database backend {name!r}")
+        raise BackupError(
+            say(
+                f"không hỗ trợ loại cơ sở dữ liệu {name!r}",
+                f"unsupported database backend {name!r}",
+            )
+        )
     return name
 
 
@@ -141,7 +153,12 @@ def backup(
     output = Path(output) if output is not None else default_output(settings)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.exists():
-        raise BackupError(f"{output} exists already; choose another --output")
+        raise BackupError(
+            say(
+                f"{output} đã có; hãy chọn --output khác",
+                f"{output} exists already; choose another --output",
+            )
+        )
     partial = output.with_name(output.name + ".partial")
     created = _now()
     try:
@@ -179,15 +196,19 @@ def check_backup(path: Path, manifest_path: Path | None = None) -> BackupManifes
     """The backup's manifest (None when there is none) after checking size and SHA-256."""
     path = Path(path)
     if not path.is_file():
-        raise BackupError(f"no backup file at {path}")
+        raise BackupError(say(f"không có tệp sao lưu tại {path}", f"no backup file at {path}"))
     manifest_path = manifest_path or manifest_path_for(path)
     if not manifest_path.exists():
         return None
     manifest = BackupManifest.read(manifest_path)
     if path.stat().st_size != manifest.size or sha256_file(path) != manifest.sha256:
         raise BackupError(
-            f"{path} does not match its manifest {manifest_path.name} (size or SHA-256 "
-            "differs): the backup is damaged or not the one the manifest describes"
+            say(
+                f"{path} không khớp tệp kê khai {manifest_path.name} (khác kích thước hoặc "
+                "SHA-256): bản sao lưu hỏng hoặc không phải bản mà tệp kê khai mô tả",
+                f"{path} does not match its manifest {manifest_path.name} (size or SHA-256 "
+                "differs): the backup is damaged or not the one the manifest describes",
+            )
         )
     return manifest
 
@@ -207,10 +228,19 @@ def restore(
     manifest = check_backup(Path(path), manifest_path)
     notes: list[str] = []
     if manifest is None:
-        notes.append("no manifest next to the backup: its SHA-256 could not be checked")
+        notes.append(
+            say(
+                "không có tệp kê khai cạnh bản sao lưu: chưa kiểm được SHA-256 của nó",
+                "no manifest next to the backup: its SHA-256 could not be checked",
+            )
+        )
     elif manifest.backend != backend:
         raise BackupError(
-            f"the backup is of a {manifest.backend} database, the configured one is {backend}"
+            say(
+                f"bản sao lưu là của cơ sở dữ liệu {manifest.backend}, cơ sở dữ liệu đang cấu "
+                f"hình là {backend}",
+                f"the backup is of a {manifest.backend} database, the configured one is {backend}",
+            )
         )
     if backend == "sqlite":
         revision, previous = _sqlite_restore(settings, Path(path), force=force)
@@ -220,8 +250,12 @@ def restore(
         revision, previous = pg.restore(Path(path), _identifier(schema), force=force), None
     if manifest is not None and manifest.alembic_revision != revision:
         raise BackupError(
-            f"after restore the database is at revision {revision!r}, the backup manifest "
-            f"says {manifest.alembic_revision!r}"
+            say(
+                f"sau khi khôi phục, cơ sở dữ liệu ở phiên bản {revision!r}, tệp kê khai ghi "
+                f"{manifest.alembic_revision!r}",
+                f"after restore the database is at revision {revision!r}, the backup manifest "
+                f"says {manifest.alembic_revision!r}",
+            )
         )
     notes += _revision_notes(revision)
     return RestoreResult(backend, revision, previous, notes)
@@ -239,18 +273,26 @@ def _revision_notes(revision: str | None) -> list[str]:
     known = {r.revision for r in script.walk_revisions()}
     if revision not in known:
         return [
-            f"the restored database is at revision {revision!r}, unknown to this gateway "
-            f"version (head {head}): run the gateway version that made the backup"
+            say(
+                f"cơ sở dữ liệu khôi phục ở phiên bản {revision!r}, phiên bản gateway này không "
+                f"biết (mới nhất {head}): hãy chạy phiên bản gateway đã tạo bản sao lưu",
+                f"the restored database is at revision {revision!r}, unknown to this gateway "
+                f"version (head {head}): run the gateway version that made the backup",
+            )
         ]
     return [
-        f"the restored database is at revision {revision}, this gateway expects {head}: "
-        "run `gateway db upgrade` (or let auto_migrate apply it on start)"
+        say(
+            f"cơ sở dữ liệu khôi phục ở phiên bản {revision}, gateway này cần {head}: chạy "
+            "`gateway db upgrade` (hoặc để auto_migrate áp dụng khi khởi động)",
+            f"the restored database is at revision {revision}, this gateway expects {head}: "
+            "run `gateway db upgrade` (or let auto_migrate apply it on start)",
+        )
     ]
 
 
 def _identifier(name: str) -> str:
     if not _SQL_IDENTIFIER.match(name):
-        raise BackupError(f"invalid schema name {name!r}")
+        raise BackupError(say(f"tên schema không hợp lệ {name!r}", f"invalid schema name {name!r}"))
     return name
 
 
@@ -263,7 +305,12 @@ def _fsync(path: Path) -> None:
 def sqlite_path(settings: Settings) -> Path:
     database = make_url(settings.effective_database_url).database
     if not database or database == ":memory:":
-        raise BackupError("an in-memory SQLite database cannot be backed up")
+        raise BackupError(
+            say(
+                "không sao lưu được cơ sở dữ liệu SQLite trong bộ nhớ",
+                "an in-memory SQLite database cannot be backed up",
+            )
+        )
     return Path(database)
 
 
@@ -279,15 +326,30 @@ def _integrity(conn: sqlite3.Connection, what: str) -> None:
     try:
         result = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
     except sqlite3.DatabaseError as exc:
-        raise BackupError(f"{what} is not a readable SQLite database: {exc}") from None
+        raise BackupError(
+            say(
+                f"{what} không phải cơ sở dữ liệu SQLite đọc được: {exc}",
+                f"{what} is not a readable SQLite database: {exc}",
+            )
+        ) from None
     if result != ["ok"]:
-        raise BackupError(f"{what} fails the integrity check: {'; '.join(result[:5])}")
+        raise BackupError(
+            say(
+                f"{what} không qua kiểm tra toàn vẹn: {'; '.join(result[:5])}",
+                f"{what} fails the integrity check: {'; '.join(result[:5])}",
+            )
+        )
 
 
 def _sqlite_backup(settings: Settings, target: Path) -> tuple[str, str | None, str]:
     source_path = sqlite_path(settings)
     if not source_path.is_file():
-        raise BackupError(f"no SQLite database at {source_path}")
+        raise BackupError(
+            say(
+                f"không có cơ sở dữ liệu SQLite tại {source_path}",
+                f"no SQLite database at {source_path}",
+            )
+        )
     timeout = settings.sqlite_busy_timeout_ms / 1000
     source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=rw", uri=True,
                              timeout=timeout)  # fmt: skip
@@ -342,13 +404,18 @@ def _sqlite_restore(
         shutil.copyfile(backup_file, staged)  # keeps the 0600 of the file it writes into
         check = sqlite3.connect(staged)
         try:
-            _integrity(check, f"the backup {backup_file}")
+            _integrity(check, say(f"bản sao lưu {backup_file}", f"the backup {backup_file}"))
             revision = _sqlite_revision(check)
             check.execute("PRAGMA journal_mode=DELETE")
         finally:
             check.close()
         if revision is None:
-            raise BackupError(f"{backup_file} has no alembic_version: not a gateway database")
+            raise BackupError(
+                say(
+                    f"{backup_file} không có alembic_version: không phải cơ sở dữ liệu của gateway",
+                    f"{backup_file} has no alembic_version: not a gateway database",
+                )
+            )
         _fsync(staged)
         previous = None
         if target.exists():
@@ -393,20 +460,34 @@ class _Postgres:
     def __init__(self, settings: Settings, pg_bin: Path | None):
         self.url: URL = make_url(settings.effective_database_url)
         if not self.url.database:
-            raise BackupError("the PostgreSQL URL names no database")
+            raise BackupError(
+                say(
+                    "URL PostgreSQL không nêu tên cơ sở dữ liệu",
+                    "the PostgreSQL URL names no database",
+                )
+            )
         self.pg_bin = pg_bin
 
     def program(self, name: str) -> str:
         if self.pg_bin is not None:
             candidate = Path(self.pg_bin) / name
             if not candidate.exists():
-                raise BackupError(f"{name} not found in {self.pg_bin}")
+                raise BackupError(
+                    say(
+                        f"không thấy {name} trong {self.pg_bin}",
+                        f"{name} not found in {self.pg_bin}",
+                    )
+                )
             return str(candidate)
         found = shutil.which(name)
         if found is None:
             raise BackupError(
-                f"{name} not found on PATH: install the PostgreSQL client programs (the same "
-                "major version as the server, or newer) or pass --pg-bin"
+                say(
+                    f"không thấy {name} trên PATH: cài các chương trình khách PostgreSQL (cùng "
+                    "phiên bản chính với máy chủ, hoặc mới hơn) hoặc dùng --pg-bin",
+                    f"{name} not found on PATH: install the PostgreSQL client programs (the same "
+                    "major version as the server, or newer) or pass --pg-bin",
+                )
             )
         return found
 
@@ -441,10 +522,20 @@ class _Postgres:
                 args, env=self.env(), capture_output=True, check=False, **kw
             )
         except OSError as exc:
-            raise BackupError(f"cannot run {Path(args[0]).name}: {exc}") from None
+            raise BackupError(
+                say(
+                    f"không chạy được {Path(args[0]).name}: {exc}",
+                    f"cannot run {Path(args[0]).name}: {exc}",
+                )
+            ) from None
         if result.returncode != 0:
             message = result.stderr.decode("utf-8", "replace").strip()
-            raise BackupError(f"{Path(args[0]).name} failed: {message}")
+            raise BackupError(
+                say(
+                    f"{Path(args[0]).name} lỗi: {message}",
+                    f"{Path(args[0]).name} failed: {message}",
+                )
+            )
         return result
 
     def version(self, name: str) -> str:
@@ -511,9 +602,19 @@ class _Postgres:
                 psql.wait()
             errors = errors_file.read_bytes().decode("utf-8", "replace").strip()
         if restore_error:
-            raise BackupError(f"pg_restore failed, nothing changed: {restore_error}")
+            raise BackupError(
+                say(
+                    f"pg_restore lỗi, chưa thay đổi gì: {restore_error}",
+                    f"pg_restore failed, nothing changed: {restore_error}",
+                )
+            )
         if psql.returncode != 0:
-            raise BackupError(f"restore failed and was rolled back: {errors}")
+            raise BackupError(
+                say(
+                    f"khôi phục lỗi và đã được hoàn tác: {errors}",
+                    f"restore failed and was rolled back: {errors}",
+                )
+            )
         revision = self.query(f"SELECT version_num FROM {schema}.alembic_version")  # noqa: S608
         return revision or None
 

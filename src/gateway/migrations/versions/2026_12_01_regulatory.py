@@ -99,17 +99,22 @@ def upgrade() -> None:
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gateway_downtimes")),
     )
-    with op.batch_alter_table("agencies") as batch:
-        batch.add_column(
-            sa.Column("test_endpoint", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch.add_column(sa.Column("contact_name", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("contact_position", sa.String(length=200), nullable=True))
-        batch.add_column(sa.Column("contact_email", sa.String(length=320), nullable=True))
-        batch.add_column(sa.Column("contact_phone", sa.String(length=40), nullable=True))
+    # Plain ADD COLUMN, not a batch: on SQLite a batch may copy the table, and the copy would
+    # lose the expression index uq_agencies_code_ci (lower(code)), which SQLite cannot reflect.
+    op.add_column(
+        "agencies",
+        sa.Column("test_endpoint", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("agencies", sa.Column("contact_name", sa.String(length=200), nullable=True))
+    op.add_column("agencies", sa.Column("contact_position", sa.String(length=200), nullable=True))
+    op.add_column("agencies", sa.Column("contact_email", sa.String(length=320), nullable=True))
+    op.add_column("agencies", sa.Column("contact_phone", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
+    # SQLite drops columns by copying the table, which would lose the expression index: take
+    # it off first and put it back on the copy
+    op.drop_index("uq_agencies_code_ci", table_name="agencies")
     with op.batch_alter_table("agencies") as batch:
         for column in (
             "contact_phone",
@@ -119,6 +124,7 @@ def downgrade() -> None:
             "test_endpoint",
         ):
             batch.drop_column(column)
+    op.create_index("uq_agencies_code_ci", "agencies", [sa.text("lower(code)")], unique=True)
     op.drop_table("gateway_downtimes")
     op.drop_table("gateway_heartbeats")
     op.drop_table("paper_handlings")

@@ -204,7 +204,7 @@ def test_short_keys_are_refused():
         AnchorKeys((b"short",))
 
 
-def test_cli_checkpoint_and_verify_against_the_published_copy(cli_env):
+def test_cli_checkpoint_and_verify_against_the_published_copy(cli_env, monkeypatch):
     import json
     import sqlite3
 
@@ -215,6 +215,7 @@ def test_cli_checkpoint_and_verify_against_the_published_copy(cli_env):
     def run(*args: str):
         return CliRunner().invoke(app, list(args))
 
+    monkeypatch.setenv("GATEWAY_LANG", "en")  # the assertions read the English wording
     assert run("operators", "create", "admin", "--role", "admin").exit_code == 0
     r = run("audit", "checkpoint")
     assert r.exit_code == 0, r.output

@@ -40,16 +40,16 @@ async def test_poll_copy_is_received_at_the_first_fetch(make_gateway):
     assert (await gw.get(f"/api/v1/packages/{pid}", keys[A80])).status_code == 200
     assert (await copy_of(gw, keys[A80], pid))["entered_at"] is None
 
-    # the agency polls on Tuesday during the lunch break
-    gw.app.state.clock = lambda: at("2026-11-24T12:10:00")
+    # the agency polls on Thursday during the lunch break (Tuesday 24/11 is Culture Day)
+    gw.app.state.clock = lambda: at("2026-11-26T12:10:00")
     assert (await gw.get(f"/api/v1/packages/{pid}", keys[H17])).status_code == 200
     # a later fetch changes nothing
-    gw.app.state.clock = lambda: at("2026-11-25T09:00:00")
+    gw.app.state.clock = lambda: at("2026-11-27T09:00:00")
     assert (await gw.get(f"/api/v1/packages/{pid}", keys[H17])).status_code == 200
     copy = await copy_of(gw, keys[A80], pid)
-    assert copy["entered_at"] == "2026-11-24T12:10:00+07:00"
+    assert copy["entered_at"] == "2026-11-26T12:10:00+07:00"
     assert copy["entered_via"] == "fetch"
-    assert copy["entered_legal_at"] == "2026-11-24T13:30:00+07:00"
+    assert copy["entered_legal_at"] == "2026-11-26T13:30:00+07:00"
     assert copy["package"]["legal_received_at"] == "2026-11-23T07:30:00+07:00"
 
 

@@ -42,39 +42,50 @@ async def queue_ack_notice(
     package = await repo.package(delivery.package_id)
     if package is None:
         return None
+    notice, ready = sender_notice(
+        package,
+        delivery,
+        "delivery.acknowledged",
+        at,
+        {
+            "package_id": package.id,
+            "document_id": package.document_id,
+            "delivery_id": delivery.id,
+            "recipient": delivery.recipient_code,
+            "acknowledged_at": show_time(at),
+        },
+    )
+    repo.add_notice(notice)
+    repo.add_outbox([ready])
+    return notice
+
+
+def sender_notice(
+    package, delivery: Delivery, kind: str, at: datetime, details: dict, *, priority: int = 0
+) -> tuple[Notice, OutboxMessage]:
+    """A notice to a package's sender about one of its copies, and the outbox row that hands
+    it to the worker (pushed to a push-mode sender, listed for a poll-mode one). Not added to
+    the session: the caller adds them with the rest of its transaction."""
     notice = Notice(
         id=new_id(),
         agency_code=package.sender_code,
-        type="delivery.acknowledged",
+        type=kind,
         package_id=package.id,
         delivery_id=delivery.id,
         state="pending",
         created_at=at,
         attempts=0,
     )
-    notice.payload = {
-        "type": notice.type,
-        "notice_id": notice.id,
-        "package_id": package.id,
-        "document_id": package.document_id,
-        "delivery_id": delivery.id,
-        "recipient": delivery.recipient_code,
-        "acknowledged_at": show_time(at),
-    }
-    repo.add_notice(notice)
-    repo.add_outbox(
-        [
-            OutboxMessage(
-                topic="notice.ready",
-                payload={
-                    "delivery_id": notice.id,
-                    "package_id": package.id,
-                    "recipient": package.sender_code,
-                    "kind": "notice",
-                    "priority": 0,
-                },
-                created_at=at,
-            )
-        ]
+    notice.payload = {"type": kind, "notice_id": notice.id, **details}
+    ready = OutboxMessage(
+        topic="notice.ready",
+        payload={
+            "delivery_id": notice.id,
+            "package_id": package.id,
+            "recipient": package.sender_code,
+            "kind": "notice",
+            "priority": priority,
+        },
+        created_at=at,
     )
-    return notice
+    return notice, ready

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import new_id, show_time
-from ..delivery.models import Notice, OutboxMessage
+from ..db import show_time
+from ..delivery.notices import sender_notice
 from .models import OutageEmail, OutageIncident
 from .repository import OutageRepository
 
@@ -27,42 +27,25 @@ async def announce(
     copies = await repo.affected(incident, end)
     notices, outbox = [], []
     for delivery, package in copies:
-        notice = Notice(
-            id=new_id(),
-            agency_code=package.sender_code,
-            type=f"outage.{event}",
-            package_id=package.id,
-            delivery_id=delivery.id,
-            state="pending",
-            created_at=now,
-            attempts=0,
+        notice, ready = sender_notice(
+            package,
+            delivery,
+            f"outage.{event}",
+            now,
+            {
+                "incident_id": incident.id,
+                "target": incident.target,
+                "package_id": package.id,
+                "document_id": package.document_id,
+                "delivery_id": delivery.id,
+                "recipient": delivery.recipient_code,
+                "failing_since": show_time(incident.started_at),
+                **({"recovered_at": show_time(incident.closed_at)} if incident.closed_at else {}),
+            },
+            priority=package.priority or 0,
         )
-        notice.payload = {
-            "type": notice.type,
-            "notice_id": notice.id,
-            "incident_id": incident.id,
-            "target": incident.target,
-            "package_id": package.id,
-            "document_id": package.document_id,
-            "delivery_id": delivery.id,
-            "recipient": delivery.recipient_code,
-            "failing_since": show_time(incident.started_at),
-            **({"recovered_at": show_time(incident.closed_at)} if incident.closed_at else {}),
-        }
         notices.append(notice)
-        outbox.append(
-            OutboxMessage(
-                topic="notice.ready",
-                payload={
-                    "delivery_id": notice.id,
-                    "package_id": package.id,
-                    "recipient": package.sender_code,
-                    "kind": "notice",
-                    "priority": package.priority or 0,
-                },
-                created_at=now,
-            )
-        )
+        outbox.append(ready)
     session.add_all(notices)
     session.add_all(outbox)
     session.add(OutageEmail(incident_id=incident.id, event=event, created_at=now))

@@ -103,6 +103,15 @@ async def test_endpoint_down_then_back(make_gateway):
         assert closed.duration_seconds == 25 * HOUR
         assert closed.working_seconds == 8.5 * HOUR  # Monday 2 h, Tuesday 4 h + 2.5 h
 
+        # a copy is marked delivered before its job is settled (deleted) in a session of its
+        # own: wait for the worker to put down every job it holds
+        async def hands_empty() -> bool:
+            async with gw.db.sessionmaker() as s:
+                held = select(QueuedJob.id).where(QueuedJob.locked_by.is_not(None))
+                return await s.scalar(held) is None
+
+        await until(hands_empty, "the worker settling its last jobs")
+
         # the jobs still waiting in the one-hour tier come due: nothing is pushed again
         # (the outage notices to the sender are jobs of their own, not retries)
         async with gw.db.sessionmaker() as s:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
@@ -46,22 +46,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def load_models() -> MetaData:
-    """Import every capability's tables so `Base.metadata` is complete (migrations, tests)."""
-    from .archive import models as _archive  # noqa: F401
-    from .audit import models as _audit  # noqa: F401
-    from .auth import models as _auth  # noqa: F401
-    from .axis import models as _axis  # noqa: F401
-    from .delivery import models as _delivery  # noqa: F401
-    from .ops import models as _ops  # noqa: F401
-    from .outages import models as _outages  # noqa: F401
-    from .packages import models as _packages  # noqa: F401
-    from .registry import models as _registry  # noqa: F401
-    from .workdays import models as _workdays  # noqa: F401
-
-    return Base.metadata
 
 
 def utcnow() -> datetime:
@@ -261,31 +245,3 @@ def upgrade_blocking(settings: Settings, revision: str = "head") -> None:
             await db.dispose()
 
     asyncio.run(run())
-
-
-T = TypeVar("T")
-
-
-def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """For CLI commands: migrate (if enabled), run `work` in one transaction, commit, then
-    chain the audit events it wrote (no server's chainer may be running)."""
-    from .audit.service import chain_all  # the audit log is built on this module
-
-    async def main() -> T:
-        db = Database(settings)
-        try:
-            if settings.auto_migrate:
-                await db.migrate()
-            async with db.sessionmaker() as session:
-                try:
-                    result = await work(session)
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-            await chain_all(db)
-            return result
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit.chainer import background_chainer
 from ..audit.service import chain_all
 from ..cli_lang import language, say
-from ..db import Database, run_in_session
+from ..cli_session import run_in_session
+from ..db import Database
 from ..errors import GatewayError
 from ..settings import Settings, get_settings
 

@@ -11,7 +11,8 @@ from rich.console import Console
 
 from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
-from ..db import Database, run_in_session, show_time
+from ..cli_session import run_in_session
+from ..db import Database, show_time
 from ..errors import GatewayError
 from ..settings import get_settings
 

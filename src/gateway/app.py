@@ -21,12 +21,13 @@ from .axis.connector import run_connector
 from .db import Database, utcnow
 from .delivery import routes as delivery_routes
 from .delivery.runtime import start_delivery
-from .ops import account_routes, api_docs, observe
+from .observability import observe
+from .observability.health import router as health_router
+from .observability.logging import RequestContextMiddleware
+from .observability.metrics import GatewayMetrics, MetricsMiddleware
+from .observability.metrics import router as metrics_router
+from .ops import account_routes, api_docs
 from .ops.dashboard.routes import install as install_dashboard
-from .ops.health import router as health_router
-from .ops.logging import RequestContextMiddleware
-from .ops.metrics import GatewayMetrics, MetricsMiddleware
-from .ops.metrics import router as metrics_router
 from .ops.period_report_io import router as period_report_router
 from .ops.report_routes import router as report_router
 from .outages.admin_routes import router as outage_admin_router

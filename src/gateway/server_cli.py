@@ -43,7 +43,7 @@ def serve_command(
 
     from .cli_problems import debugging
     from .listen import listening_socket
-    from .ops.logging import configure_logging
+    from .observability.logging import configure_logging
     from .startup_failure import ExplainStartupFailure
 
     settings = get_settings()
@@ -124,7 +124,7 @@ def _database_ready(settings: Settings) -> Settings:
 def asgi_app():
     """The app from the environment's settings: the factory each `--workers` process calls."""
     from .app import create_app
-    from .ops.logging import configure_logging
+    from .observability.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)

@@ -59,7 +59,7 @@ from ..errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from ..ops.logging import current_request_id
+from ..observability.logging import current_request_id
 from ..registry.service import RegistryService, Route
 from .arrival import EnteredVia, mark_entered
 from .exclusions import refuse_excluded

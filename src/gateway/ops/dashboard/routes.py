@@ -43,10 +43,10 @@ from ...db import SessionDep, begin_write
 from ...delivery.push import endpoint_origin
 from ...delivery.service import DeliveryAdmin
 from ...errors import Conflict, GatewayError, NotFound, ValidationFailed
+from ...observability.metrics import endpoint_snapshots
 from ...outages.report import entry_for
 from ...outages.repository import OutageRepository
 from ...packages.service import PackageService
-from ..metrics import endpoint_snapshots
 from ..reports import BadMonth, monthly_report, parse_month
 from ..sessions import (
     COOKIE,

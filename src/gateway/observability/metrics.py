@@ -238,8 +238,8 @@ class GatewayMetrics:
     async def refresh(self, app: Any) -> None:
         from ..audit.checkpoints import latest as latest_checkpoint
         from ..db import utcnow
+        from ..ops.dashboard.repository import OpsRepository
         from ..outages.repository import OutageRepository
-        from .dashboard.repository import OpsRepository
 
         state = app.state
         now = state.clock() if callable(getattr(state, "clock", None)) else utcnow()

@@ -24,10 +24,11 @@ from .delivery.runtime import start_delivery
 from .observability import observe
 from .observability.health import router as health_router
 from .observability.logging import RequestContextMiddleware
-from .observability.metrics import GatewayMetrics, MetricsMiddleware
-from .observability.metrics import router as metrics_router
+from .observability.metrics import MetricsMiddleware
 from .ops import account_routes, api_docs
 from .ops.dashboard.routes import install as install_dashboard
+from .ops.metrics_scrape import deployment_metrics
+from .ops.metrics_scrape import router as metrics_router
 from .ops.period_report_io import router as period_report_router
 from .ops.report_routes import router as report_router
 from .outages.admin_routes import router as outage_admin_router
@@ -130,7 +131,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
         timeout=settings.body_timeout_seconds,
     )
     # gateway.ops: Prometheus counters per app, and the request id in every log line
-    app.state.metrics = GatewayMetrics()
+    app.state.metrics = deployment_metrics()
     app.add_middleware(input_policy.InputPolicyMiddleware)  # NUL or `..` in the URL or headers: 400
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids even for refused requests

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, body_policy, errors, input_policy, trust_routes
+from . import __version__, body_policy, errors, input_policy
 from .audit.chainer import background_chainer
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
@@ -40,7 +40,8 @@ from .registry.routes import admin as admin_router
 from .registry.routes import directory as directory_router
 from .registry.service import RegistryService
 from .settings import Settings
-from .trust_runtime import build_trust
+from .trust import routes as trust_routes
+from .trust.runtime import build_trust
 from .workdays.routes import router as calendar_router
 from .workdays.runtime import calendar_refresher, load_app_calendar
 

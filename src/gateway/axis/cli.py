@@ -191,7 +191,7 @@ def sync_command(
 
 def connector_command() -> None:
     """Run the national connector alone: forward upward, poll downward, sync the registry."""
-    from ..trust_runtime import build_trust
+    from ..trust.runtime import build_trust
     from .client import VxpClientError
     from .connector import AxisContext, Connector, upstream_client
     from .routing import UpstreamRouting

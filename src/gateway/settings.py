@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     signature_policy: Literal["warn", "require"] | None = Field(
         default=None,
         description="Unset: `require` for documents in production (status packages `warn`), "
-        "`warn` in development (gateway.trust_runtime.policy_from).",
+        "`warn` in development (gateway.trust.runtime.policy_from).",
     )
     signature_policy_overrides: dict[str, Literal["warn", "require"]] = Field(
         default_factory=dict,

@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from .edxml.timefmt import VIETNAM
 from .settings import Settings
+from .shipped import shipped
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -213,13 +214,10 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 # --------------------------------------------------------------------------- migrations
 
-MIGRATIONS = "gateway:migrations"
-
-
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic configured in code: works from an installed wheel, no alembic.ini needed."""
     cfg = Config()
-    cfg.set_main_option("script_location", MIGRATIONS)
+    cfg.set_main_option("script_location", str(shipped("migrations")))
     cfg.set_main_option("path_separator", "os")
     if connection is not None:
         cfg.attributes["connection"] = connection

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, body_policy, errors, input_policy
+from . import __version__, body_policy, error_handlers, input_policy
 from .audit.chainer import background_chainer
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
@@ -26,7 +26,7 @@ from .observability.health import router as health_router
 from .observability.logging import RequestContextMiddleware
 from .observability.metrics import MetricsMiddleware
 from .ops import account_routes, api_docs
-from .ops.dashboard.routes import install as install_dashboard
+from .ops.dashboard.mount import install as install_dashboard
 from .ops.metrics_scrape import deployment_metrics
 from .ops.metrics_scrape import router as metrics_router
 from .ops.period_report_io import router as period_report_router
@@ -124,7 +124,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.state.trust = build_trust(settings)
     app.state.signature_check = signature_check or app.state.trust.check
     app.state.clock = utcnow  # tests may replace it to pin "now"
-    errors.install(app)
+    error_handlers.install(app)
     body_policy.install(  # authenticate, then cap and time the body, per route
         app,
         json_limit=settings.max_json_body_bytes,

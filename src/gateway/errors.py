@@ -280,4 +280,4 @@ def render(request: Request, err: GatewayError) -> JSONResponse:
 
 
 def _request_id(request: Request) -> str | None:
-    return request.scope.get("state", {}).get("request_id")  # gateway.ops.logging sets it
+    return request.scope.get("state", {}).get("request_id")  # gateway.observability.logging sets it

@@ -48,7 +48,8 @@ def serve_command(
 
     settings = get_settings()
     # one log handler for everything: GATEWAY_LOG_FORMAT=json gives JSON lines with request_id
-    # (gateway.ops.logging); its gateway.http line per request replaces uvicorn's access log
+    # (gateway.observability.logging); its gateway.http line per request replaces uvicorn's
+    # access log
     configure_logging(settings.log_format, log_level)
     url = settings.effective_database_url
     if workers > 1 and url.startswith("sqlite"):

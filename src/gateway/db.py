@@ -214,8 +214,10 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 # --------------------------------------------------------------------------- migrations
 
+
 def alembic_config(connection: Connection | None = None) -> Config:
-    """Alembic configured in code: works from an installed wheel, no alembic.ini needed."""
+    """Alembic configured in code: works from an installed wheel, no alembic.ini needed; the
+    scripts are the top-level migrations/ folder, shipped in the wheel (gateway.shipped)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(shipped("migrations")))
     cfg.set_main_option("path_separator", "os")

@@ -41,6 +41,7 @@ def serve_command(
 
     import uvicorn
 
+    from . import event_loop
     from .cli_problems import debugging
     from .listen import listening_socket
     from .ops.logging import configure_logging
@@ -77,6 +78,7 @@ def serve_command(
             err=True,
         )
         options = {"log_level": log_level, "log_config": None, "access_log": False}
+        options["loop"] = event_loop.UVICORN  # uvloop where installed (gateway.event_loop)
         options["proxy_headers"] = False
         if workers == 1:
             from .app import create_app

@@ -41,7 +41,6 @@ def serve_command(
 
     import uvicorn
 
-    from . import event_loop
     from .cli_problems import debugging
     from .listen import listening_socket
     from .ops.logging import configure_logging
@@ -78,7 +77,8 @@ def serve_command(
             err=True,
         )
         options = {"log_level": log_level, "log_config": None, "access_log": False}
-        options["loop"] = event_loop.UVICORN  # uvloop where installed (gateway.event_loop)
+        # uvloop when importable, else asyncio's loop: the rule of gateway.event_loop.run
+        options["loop"] = "auto"
         options["proxy_headers"] = False
         if workers == 1:
             from .app import create_app

@@ -165,7 +165,7 @@ async def run(args: argparse.Namespace) -> None:
             f"{size / 1024:.0f} KiB, concurrency {args.concurrency}: "
             f"{len(todo) / elapsed:.1f} packages/s ({elapsed:.2f} s); "
             f"latency median {statistics.median(lat) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; "
-            f"CPU {cpu / len(todo) * 1000:.1f} ms per package (this process)"
+            f"CPU {cpu / len(todo) * 1000:.1f} ms per package (this process, {args.loop})"
         )
     finally:
         if dbname:
@@ -187,7 +187,19 @@ def main() -> None:
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
         help="an existing database to connect to for CREATE/DROP DATABASE",
     )
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="the event loop (uvloop: what `gateway serve` runs on where it is installed)",
+    )
+    args = parser.parse_args()
+    if args.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(run(args))
+    else:
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

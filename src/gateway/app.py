@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import __version__, body_policy, error_handlers, input_policy
 from .audit.chainer import background_chainer
+from .auth.cache import PrincipalCache
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
 from .db import Database, utcnow
@@ -86,6 +87,11 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
             if settings.auto_migrate:
                 await db.migrate()
             app.state.db = db
+            app.state.principals = PrincipalCache(  # resolved API keys (gateway.auth.cache)
+                db.engine,
+                ttl=settings.auth_cache_seconds,
+                check_every=settings.auth_cache_check_seconds,
+            )
             app.state.trust.attach(db)  # signer = sender: the registry's signing identities
             if settings.bootstrap_admin_key:
                 await bootstrap_admin(db, settings.bootstrap_admin_key.get_secret_value())

@@ -83,8 +83,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-
-
 def show_time(value: datetime) -> str:
     """How the API shows a stored UTC moment: ISO 8601 in Vietnam time, with its offset."""
     return value.astimezone(VIETNAM).isoformat()
@@ -110,7 +108,19 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(url, echo=settings.db_echo, pool_pre_ping=True)
+    # No pre-ping (a round trip on every checkout): connections are recycled by age, and a
+    # connection found dead mid-request makes SQLAlchemy invalidate the whole pool (every
+    # older connection is replaced on its next checkout) while that one request is answered
+    # 503 with Retry-After (gateway.errors.is_unavailable) — nothing of it was committed.
+    return create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.effective_db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        pool_recycle=settings.db_pool_recycle_seconds,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_use_lifo=True,  # idle extras time out at the back; hot connections stay warm
+    )
 
 
 def create_private(path: Path) -> None:
@@ -182,7 +192,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
 
 
 async def begin_write(session: AsyncSession) -> None:

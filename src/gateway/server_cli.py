@@ -78,6 +78,8 @@ def serve_command(
             err=True,
         )
         options = {"log_level": log_level, "log_config": None, "access_log": False}
+        # uvloop when importable, else asyncio's loop: the rule of gateway.event_loop.run
+        options["loop"] = "auto"
         options["proxy_headers"] = False
         if workers == 1:
             from .app import create_app

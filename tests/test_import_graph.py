@@ -39,6 +39,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "db",
             "error_handlers",
             "errors",
+            "event_loop",
             "input_policy",
             "intake_gate",
             "listen",

@@ -103,7 +103,7 @@ def revoke_in_another_process(gw, system: str) -> None:
     same database, through the ORM."""
     script = textwrap.dedent(
         f"""
-        from gateway.db import run_in_session
+        from gateway.cli_session import run_in_session
         from gateway.registry.service import RegistryService
         from gateway.settings import Settings
 

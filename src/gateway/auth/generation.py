@@ -12,10 +12,12 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, update
+from sqlalchemy import column, event, table, update
 from sqlalchemy.orm import Session
 
-from .models import AuthGeneration
+# the counter's table (gateway.auth.models.AuthGeneration) named here, not imported: the models
+# module imports this one to register the listeners
+_counter = table("auth_generation", column("id"), column("value"))
 
 # tables whose rows make up a Principal or decide whether a credential is valid
 CREDENTIAL_TABLES = frozenset(
@@ -77,6 +79,4 @@ def bump_statement() -> Any:
     """The counter's bump, for code that changes credentials with Core statements (no ORM
     objects flushed): execute it in that transaction, and call invalidate_process() after
     the commit."""
-    return (
-        update(AuthGeneration).where(AuthGeneration.id == 1).values(value=AuthGeneration.value + 1)
-    )
+    return update(_counter).where(_counter.c.id == 1).values(value=_counter.c.value + 1)

@@ -37,7 +37,7 @@ def _logging(level: str) -> None:
     from ..observability.logging import configure_logging
 
     # GATEWAY_LOG_FORMAT=json: JSON lines; the request id of each package's intake is on the
-    # relay's and worker's lines (gateway.ops.logging)
+    # relay's and worker's lines (gateway.observability.logging)
     configure_logging(get_settings().log_format, level)
     # aiormq logs each failed connect as an ERROR; the gateway's own retry warning says the same
     logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
@@ -56,7 +56,7 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
     except BaseException:
         await db.dispose()
         raise
-    if worker and settings.worker_metrics_port:  # this worker's counters (gateway.ops.metrics)
+    if worker and settings.worker_metrics_port:  # this worker's counters (gateway.observability.metrics)
         from ..observability.metrics import serve_worker_metrics
 
         serve_worker_metrics(db, settings.host, settings.worker_metrics_port)

@@ -195,7 +195,7 @@ class DeliveryHandler:
         if not attempt.called:
             if attempt.result.kind == "dead":
                 await self._record_failure(job.delivery_id, attempt.result.reason)
-            else:  # parked or busy endpoint: not called, waits (gateway.ops.metrics)
+            else:  # parked or busy endpoint: not called, waits (gateway.observability.metrics)
                 observer_for(self.db).delivery_attempt(outcome="deferred", recipient=job.recipient)
             return attempt.result
         return await self._record(job, attempt)
@@ -271,7 +271,7 @@ class DeliveryHandler:
             queued_at = delivery.queued_at
         if failing_since is not None:  # this 2xx ended a failure: close any incident, drain
             await close_on_recovery(self.db, calendar, recipient, at=now)
-        # after the commit: one report per push attempt (gateway.ops.metrics)
+        # after the commit: one report per push attempt (gateway.observability.metrics)
         observer_for(self.db).delivery_attempt(
             outcome=observed,
             recipient=job.recipient,

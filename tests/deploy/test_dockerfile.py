@@ -125,7 +125,9 @@ def test_no_download_tools_in_the_image() -> None:
         if i.op == "RUN":
             assert not re.search(r"\b(curl|wget)\b", i.args), i.args
     runtime_runs = " ".join(i.args for i in final_stage() if i.op == "RUN")
-    assert "apt-get install" not in runtime_runs
+    # the one package the runtime installs: the PostgreSQL client programs (backups, drill)
+    installs = re.findall(r"apt-get install ([^&]*)", runtime_runs)
+    assert [i.split() for i in installs] == [["-y", "--no-install-recommends", "postgresql-client"]]
     assert "pip install" not in runtime_runs
 
 
@@ -207,3 +209,12 @@ def test_context_keeps_the_package_data() -> None:
     ]
     assert package_files
     assert [p for p in package_files if ignored(p)] == []
+
+
+def test_the_runtime_image_carries_the_postgresql_client_only() -> None:
+    """The backup CronJob and the restore drill run pg_dump/pg_restore/psql in this image;
+    lean: the client package without recommends, the apt lists removed in the same layer."""
+    runs = [i.args for i in final_stage() if i.op == "RUN"]
+    [apt] = [r for r in runs if "apt-get install" in r]
+    assert "--no-install-recommends postgresql-client" in apt
+    assert "rm -rf /var/lib/apt/lists/*" in apt and "pg_dump --version" in apt

@@ -457,8 +457,9 @@ _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full
 
 
 class _Postgres:
-    def __init__(self, settings: Settings, pg_bin: Path | None):
-        self.url: URL = make_url(settings.effective_database_url)
+    def __init__(self, settings: Settings, pg_bin: Path | None, *, url: URL | None = None):
+        """The configured database, or `url` (the restore drill's scratch database)."""
+        self.url: URL = url if url is not None else make_url(settings.effective_database_url)
         if not self.url.database:
             raise BackupError(
                 say(

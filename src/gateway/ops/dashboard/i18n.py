@@ -249,10 +249,13 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "r.basis": (
         "Gửi: tính theo thời điểm trục tiếp nhận gói tin. Nhận: tính theo thời điểm văn bản "
-        "vào hệ thống của cơ quan nhận (đẩy: máy chủ nhận trả lời 2xx; kéo: lần tải đầu tiên).",
+        "vào hệ thống của cơ quan nhận (đẩy: máy chủ nhận trả lời 2xx; kéo: lần tải đầu tiên). "
+        "Thời gian đến hoàn thành: từ lúc trục tiếp nhận văn bản đến thời điểm trạng thái 06, "
+        "tính theo đồng hồ và theo giờ làm việc (không tính đêm, ngày nghỉ, ngày lễ).",
         "Sent: counted by when the gateway accepted the package. Received: counted by when the "
         "document entered the recipient's system (push: the endpoint's 2xx; poll: the first "
-        "fetch).",
+        "fetch). Time to done: from the gateway's receipt of the document to the time of the 06 "
+        "status, wall-clock and in working hours (nights, days off and holidays not counted).",
     ),
     "r.generated": ("Lập lúc", "Generated"),
     # errors

@@ -1,7 +1,7 @@
 """The gateway's own downtime: recorded at start-up from the newest heartbeat of any process,
 only when the gap is longer than the setting, as a closed outage incident of kind `gateway`;
 audited; working time from the calendar; announced (notices, e-mail) and listed where the
-other incidents are (admin API, outage report, dashboard)."""
+other incidents are (admin API, outage report, period report, dashboard)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,15 @@ async def test_downtime_is_an_incident_announced_and_listed(gateway_settings) ->
             [notice] = list(await s.scalars(select(Notice)))
         assert (notice.agency_code, notice.type) == (A80, "outage.closed")
         assert notice.payload["incident_id"] == down.id
+        period = await gw.http.get(
+            "/api/v1/admin/reports/period", params={"period": "2026-11"}, headers=admin
+        )
+        [line] = period.json()["incidents"]
+        assert (line["id"], line["kind"], line["working_hours"]) == (down.id, "gateway", 3.5)
+        assert line["kind_name"] == "Trục liên thông ngừng hoạt động" and line["affected"] == 1
         await logged_in(gw, "lan")
         page = await gw.http.get("/dashboard/outages")
         assert f'data-incident="{down.id}"' in page.text
         assert "Trục liên thông ngừng hoạt động" in page.text
+        page = await gw.http.get("/dashboard/reports/period", params={"period": "2026-Q4"})
+        assert f'data-incident="{down.id}" data-kind="gateway"' in page.text

@@ -24,6 +24,11 @@ Per agency (and a province total row, code "TỔNG"):
   working hours of the office calendar (`OfficeCalendar.working_time_between`: nights,
   weekends and holidays do not count).
 
+With the figures, the **outage incidents** that overlap the period (every kind: an agency's
+endpoint failing, the national axis, a poll-mode agency not collecting its inbox, the gateway's
+own downtime), each with its wall-clock and working duration (gateway.outages.report): in the
+JSON (`incidents`), a second XLSX sheet and on the dashboard.
+
 Every agency of the registry that is active, or that sent or received anything in the period,
 has a row (zeros included: the report shows who does not yet use the gateway). The monthly
 report (gateway.ops.reports) is this report for a month. CSV (UTF-8 with BOM) and XLSX
@@ -201,6 +206,43 @@ class AgencyPeriod:
         return data
 
 
+INCIDENT_KINDS = {
+    "agency": "Điểm nhận của cơ quan không nhận được văn bản",
+    "upstream": "Kết nối lên trục quốc gia lỗi",
+    "inbox": "Cơ quan không lấy văn bản về",
+    "gateway": "Trục liên thông ngừng hoạt động",
+}
+INCIDENT_HEADINGS: tuple[tuple[str, str], ...] = (
+    ("id", "Mã sự cố"),
+    ("kind_name", "Loại sự cố"),
+    ("target", "Cơ quan / kết nối"),
+    ("agency_name", "Tên cơ quan"),
+    ("started_at", "Bắt đầu"),
+    ("closed_at", "Kết thúc"),
+    ("hours", "Thời gian (giờ, theo đồng hồ)"),
+    ("working_hours", "Thời gian (giờ làm việc)"),
+    ("affected", "Số bản văn bản bị ảnh hưởng"),
+)
+
+
+@dataclass
+class IncidentLine:
+    """An outage incident overlapping the period (open ones: to the report's time)."""
+
+    id: int
+    kind: str
+    target: str
+    agency_name: str | None
+    started_at: str
+    closed_at: str | None
+    hours: float
+    working_hours: float
+    affected: int
+
+    def values(self) -> dict[str, object]:
+        return {**asdict(self), "kind_name": INCIDENT_KINDS.get(self.kind, self.kind)}
+
+
 @dataclass
 class PeriodReport:
     period: str
@@ -209,6 +251,7 @@ class PeriodReport:
     rows: list[AgencyPeriod]
     total: AgencyPeriod
     generated_at: datetime
+    incidents: list[IncidentLine] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -220,6 +263,7 @@ class PeriodReport:
             "total": self.total.values(),
             "headings": dict(HEADINGS),
             "basis": TIME_BASIS,  # which moment each figure counts by
+            "incidents": [i.values() for i in self.incidents],
         }
 
     def _table(self) -> list[list[object]]:
@@ -252,6 +296,13 @@ class PeriodReport:
         sheet.column_dimensions["A"].width = 18
         sheet.column_dimensions["B"].width = 40
         sheet.freeze_panes = "C3"
+        outages = book.create_sheet("Sự cố")
+        outages.append([heading for _, heading in INCIDENT_HEADINGS])
+        for cell in outages[1]:
+            cell.font = Font(bold=True)
+        for incident in self.incidents:
+            values = incident.values()
+            outages.append([safe_cell(values[key]) for key, _ in INCIDENT_HEADINGS])
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
@@ -400,4 +451,35 @@ async def period_report(
     for r in [*ordered, total]:
         r.median_hours_to_done = _median(r.hours_to_done)
         r.median_working_hours_to_done = _median(r.working_hours_to_done)
-    return PeriodReport(label, first, nxt, ordered, total, now.astimezone(UTC))
+    incidents = await _incidents(session, calendar, start, end, now)
+    return PeriodReport(label, first, nxt, ordered, total, now.astimezone(UTC), incidents)
+
+
+async def _incidents(
+    session: AsyncSession, calendar: OfficeCalendar, start: datetime, end: datetime, now: datetime
+) -> list[IncidentLine]:
+    """The outage incidents overlapping [start, end), oldest first (gateway.outages.report)."""
+    from ..db import show_time
+    from ..outages.report import entry_for
+    from ..outages.repository import OutageRepository
+
+    repo = OutageRepository(session)
+    found = await repo.incidents(start=start, end=end)
+    names = await repo.agency_names({i.target for i in found})
+    lines = []
+    for incident in reversed(found):
+        e = await entry_for(repo, incident, calendar, now, names, with_copies=False)
+        lines.append(
+            IncidentLine(
+                id=e.id,
+                kind=e.kind,
+                target=e.target,
+                agency_name=e.agency_name,
+                started_at=show_time(e.started_at),
+                closed_at=show_time(e.closed_at) if e.closed_at else None,
+                hours=round(e.duration_seconds / 3600, 2),
+                working_hours=round(e.working_seconds / 3600, 2),
+                affected=incident.affected,
+            )
+        )
+    return lines

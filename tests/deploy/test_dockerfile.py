@@ -61,8 +61,11 @@ def test_multi_stage_on_python_311_slim() -> None:
     ins = instructions()
     froms = [i for i in ins if i.op == "FROM"]
     assert len(froms) >= 2
-    args = {i.args.split("=", 1)[0]: i.args.split("=", 1)[1] for i in ins if i.op == "ARG"
-            and "=" in i.args}
+    args = {
+        i.args.split("=", 1)[0]: i.args.split("=", 1)[1]
+        for i in ins
+        if i.op == "ARG" and "=" in i.args
+    }
     bases = [f.args.split()[0] for f in froms]
     resolved = [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], b) for b in bases]
     assert set(resolved) == {"python:3.11-slim"}
@@ -186,9 +189,20 @@ def test_pattern_matching_follows_docker() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [".git/config", ".venv/bin/python", "venv/lib", ".ci-venv/bin/pip", "gateway-data/x.sqlite3",
-     "test-artifacts/report.xml", ".pytest_cache/v", ".hypothesis/examples", ".env",
-     "src/gateway/__pycache__/app.cpython-311.pyc", "tests/conftest.py", "helm/gateway/Chart.yaml"],
+    [
+        ".git/config",
+        ".venv/bin/python",
+        "venv/lib",
+        ".ci-venv/bin/pip",
+        "gateway-data/x.sqlite3",
+        "test-artifacts/report.xml",
+        ".pytest_cache/v",
+        ".hypothesis/examples",
+        ".env",
+        "src/gateway/__pycache__/app.cpython-311.pyc",
+        "tests/conftest.py",
+        "helm/gateway/Chart.yaml",
+    ],
 )
 def test_context_leaves_out(path: str) -> None:
     assert ignored(path)

@@ -25,11 +25,19 @@ COPY migrations ./migrations
 RUN pip install --no-cache-dir . \
     && python -c "import gateway, lxml.etree, asyncpg, cryptography"
 
-# ---- runtime: the venv, a non-root user, nothing else ---------------------------------------
+# ---- runtime: the venv, a non-root user, the PostgreSQL client programs ---------------------
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="gateway" \
       org.opencontainers.image.description="Provincial document-interchange gateway (QCVN 102:2016 edXML)" \
       org.opencontainers.image.licenses="Apache-2.0"
+# pg_dump, pg_restore and psql for `gateway backups run` (the Helm CronJob) and the restore
+# drill on PostgreSQL: the client package only (no server, no recommends, no apt lists kept).
+# The base image's Debian release decides its major version, which must be the server's or
+# newer (docs/operations.md "Backups").
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && pg_dump --version
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin gateway \

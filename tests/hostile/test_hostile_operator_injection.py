@@ -29,7 +29,7 @@ async def test_formula_in_a_unit_name_is_text_in_the_report_csv(gw) -> None:
     )
     assert r.status_code == 200, r.text
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    names = [row[rows[0].index("agency_name")] for row in rows[1:]]
+    names = [row[rows[1].index("Tên cơ quan")] for row in rows[2:]]  # after the period line
     assert "'" + FORMULA in names  # text, UTF-8 intact
     assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
 

@@ -57,7 +57,7 @@ async def test_vxp_unit_names(gw) -> None:
         headers=await gw.admin(),
     )
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    names = [row[rows[0].index("agency_name")] for row in rows[1:]]
+    names = [row[rows[1].index("Tên cơ quan")] for row in rows[2:]]  # after the period line
     assert "'" + FORMULA in names
 
 

@@ -93,7 +93,12 @@ async def test_quarter_figures_csv_and_xlsx(gw) -> None:
     assert (h17["received"], h17["not_fetched"], h17["failed"]) == (1, 1, 0)
     assert (h17["accepted"], h17["done"], h17["refused"]) == (1, 2, 0)
     assert h17["median_hours_to_done"] == 7.0  # median of 10 h and 4 h
+    # in working hours: Wednesday 00:30–10:30 is 07:30–10:30 (3 h); Monday 09:00–13:00 is
+    # 09:00–11:30 (2.5 h, the afternoon starts at 13:30)
+    assert h17["median_working_hours_to_done"] == 2.75
     assert total["sent_new"] == 2 and total["median_hours_to_done"] == 7.0
+    assert total["median_working_hours_to_done"] == 2.75
+    assert "giờ làm việc" in body["headings"]["median_working_hours_to_done"]
 
     r = await gw.http.get(
         "/api/v1/admin/reports/period", params={"period": "2026-Q3", "format": "csv"}, headers=admin
@@ -109,7 +114,8 @@ async def test_quarter_figures_csv_and_xlsx(gw) -> None:
     )
     assert r.status_code == 200, r.text
     sheet = load_workbook(io.BytesIO(r.content)).active
-    assert sheet.cell(2, 6).value == "Thu hồi văn bản"
+    assert sheet.cell(2, 6).value.startswith("Gửi: tổng")
+    assert sheet.cell(2, 7).value == "Thu hồi văn bản"
     assert [c.value for c in sheet[sheet.max_row]][:3] == ["TỔNG", "Toàn tỉnh", 3]  # year: 3 new
 
     r = await gw.http.get(
@@ -155,12 +161,12 @@ async def test_monthly_report_no_longer_counts_revocations_as_sent(gw) -> None:
         "/api/v1/admin/reports/monthly", params={"month": "2026-09"}, headers=admin
     )
     assert r.status_code == 200, r.text
-    a80 = next(a for a in r.json()["agencies"] if a["agency_code"] == A80)
-    assert a80["sent"] == 0
+    a80 = next(a for a in r.json()["rows"] if a["agency_code"] == A80)
+    assert a80["sent"] == 0 and a80["revoked"] == 1
     r = await gw.http.get(
         "/api/v1/admin/reports/monthly", params={"month": "2026-08"}, headers=admin
     )
-    a80 = next(a for a in r.json()["agencies"] if a["agency_code"] == A80)
+    a80 = next(a for a in r.json()["rows"] if a["agency_code"] == A80)
     assert a80["sent"] == 1
 
 

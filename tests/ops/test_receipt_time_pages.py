@@ -41,7 +41,7 @@ async def test_received_counts_by_arrival_and_pages_say_so(gw):
             "/api/v1/admin/reports/monthly", params={"month": "2026-10"}, headers=admin
         )
     ).json()
-    row = next(a for a in report["agencies"] if a["agency_code"] == H17)
+    row = next(a for a in report["rows"] if a["agency_code"] == H17)
     assert row["received"] == 1
     assert report["basis"]["received"].startswith("entered_at")
     assert report["basis"]["sent"].startswith("received_at")

@@ -1,6 +1,7 @@
-"""The monthly report against a seeded month (October 2026, Vietnam time) with known figures:
-every number of every agency, month boundaries in Vietnam time, the on-time rule with a
-holiday, the CSV from the API, the dashboard and `gateway report monthly`."""
+"""The monthly report (the period report for a month) against a seeded month (October 2026,
+Vietnam time) with known figures: every number of every agency, month boundaries in Vietnam
+time, the on-time rule with a holiday, the CSV (Vietnamese headings) from the API, the dashboard
+and `gateway report monthly`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from ops_support import A80, H17, create_operator, document, logged_in
 from sqlalchemy import update
 
+from gateway.ops.period_report import COUNTS, HEADINGS
 from gateway.packages.models import Package
 from gateway.packages.service import SignatureVerdict
 
@@ -114,32 +116,18 @@ async def seed_month(gw) -> None:
     clock.clock = utcnow
 
 
-ZERO = dict.fromkeys(
-    (
-        "sent",
-        "sent_signed",
-        "sent_unsigned",
-        "sent_on_time",
-        "sent_late",
-        "sent_timing_unknown",
-        "sent_with_paper",
-        "sent_paper_unknown",
-        "received",
-        "received_signed",
-        "received_unsigned",
-        "received_with_paper",
-    ),
-    0,
-)
+ZERO = dict.fromkeys(COUNTS, 0)
 EXPECTED = {
     A80: {
         **ZERO,
+        "sent_new": 5,
         "sent": 5,
         "sent_signed": 3,
         "sent_unsigned": 2,
         "sent_on_time": 4,
         "sent_late": 1,
         "sent_with_paper": 2,
+        "sent_ordinary": 5,
         "received": 1,
         "received_unsigned": 1,
     },
@@ -149,25 +137,34 @@ EXPECTED = {
         "received_signed": 1,
         "received_unsigned": 2,
         "received_with_paper": 1,
+        "not_fetched": 1,  # document 6, sent on 31 October late evening
     },
     G01: {
         **ZERO,
+        "sent_new": 1,
         "sent": 1,
         "sent_unsigned": 1,
         "sent_timing_unknown": 1,
         "sent_paper_unknown": 1,
+        "sent_ordinary": 1,
         "received": 1,
         "received_signed": 1,
         "received_with_paper": 1,
+        "acknowledged": 1,
+        "failed": 1,  # document 8's copy
     },
     Z99: dict(ZERO),
 }
+KEY_OF = {heading: key for key, heading in HEADINGS}
 
 
 def rows_of_csv(data: bytes) -> dict[str, dict[str, str]]:
+    """The CSV's rows by agency code, keyed by the report's keys (the headings are Vietnamese)."""
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read the Vietnamese names
-    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
-    return {row["agency_code"]: row for row in reader}
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert lines[0][0] == "Kỳ báo cáo"
+    keys = [KEY_OF[heading] for heading in lines[1]]
+    return {line[0]: dict(zip(keys, line, strict=True)) for line in lines[2:]}
 
 
 async def test_seeded_month_figures(make_gateway):
@@ -179,12 +176,11 @@ async def test_seeded_month_figures(make_gateway):
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["month"] == "2026-10"
-    got = {row.pop("agency_code"): row for row in body["agencies"]}
-    for row in got.values():
-        row.pop("agency_name")
+    assert body["month"] == body["period"] == "2026-10"
+    got = {row["agency_code"]: {k: row[k] for k in COUNTS} for row in body["rows"]}
     assert got == EXPECTED  # Y98 is inactive with no activity: not listed
-    assert body["totals"]["sent"] == 6 and body["totals"]["received"] == 5
+    assert body["total"]["sent"] == 6 and body["total"]["received"] == 5
+    assert body["total"]["agency_code"] == "TỔNG"
 
     # the same figures as CSV, from the API and from the dashboard (byte for byte)
     r = await gw.http.get(
@@ -194,11 +190,11 @@ async def test_seeded_month_figures(make_gateway):
     )
     assert r.headers["content-type"].startswith("text/csv")
     rows = rows_of_csv(r.content)
-    assert set(rows) == set(EXPECTED)
+    assert set(rows) == {*EXPECTED, "TỔNG"}
     for code, expected in EXPECTED.items():
         assert {k: int(rows[code][k]) for k in expected} == expected, code
-        assert rows[code]["month"] == "2026-10"
     assert rows[A80]["agency_name"] == f"Cơ quan {A80}"
+    assert r.content.decode("utf-8-sig").startswith("Kỳ báo cáo,2026-10")
 
     await logged_in(gw, "lan")
     dash = await gw.http.get("/dashboard/reports/monthly.csv", params={"month": "2026-10"})
@@ -214,13 +210,13 @@ async def test_seeded_month_figures(make_gateway):
             "/api/v1/admin/reports/monthly", params={"month": "2026-09"}, headers=admin
         )
     ).json()
-    assert next(a for a in sep["agencies"] if a["agency_code"] == A80)["sent"] == 1
+    assert next(a for a in sep["rows"] if a["agency_code"] == A80)["sent"] == 1
     nov = (
         await gw.http.get(
             "/api/v1/admin/reports/monthly", params={"month": "2026-11"}, headers=admin
         )
     ).json()
-    nov_rows = {a["agency_code"]: a for a in nov["agencies"]}
+    nov_rows = {a["agency_code"]: a for a in nov["rows"]}
     assert nov_rows[A80]["sent"] == 1 and nov_rows[A80]["sent_signed"] == 1
     assert nov_rows[G01]["received"] == 1
 

@@ -58,3 +58,81 @@ async def test_dashboard_flags_the_stale_inbox(make_gateway) -> None:
     page = await gw.http.get("/dashboard/agencies")
     assert page.status_code == 200, page.text
     assert f'data-stale="{H17}"' in page.text and f'data-stale="{A80}"' not in page.text
+
+
+OPERATORS = ["truc@stttt.example.gov.vn"]
+
+
+async def test_a_flagged_inbox_is_an_incident_mailed_once_and_closed_by_collecting(
+    make_gateway, tmp_path
+) -> None:
+    """The monitor opens an `inbox` incident for the flagged agency and mails the operators,
+    the agency's contact and the sender's (SMTP with STARTTLS, a real aiosmtpd server); later
+    steps of the same stretch add nothing; collecting closes it (mailed too); a new stretch
+    is a new incident."""
+    from smtp_support import start_server
+    from sqlalchemy import select
+
+    from gateway.outages.models import OutageEmail, OutageIncident
+    from gateway.outages.monitor import OutageMonitor
+
+    smtp = start_server(tmp_path)
+    try:
+        gw = await make_gateway(**QUIET, **smtp.settings(outage_notify_emails=OPERATORS))
+        clock = Clock(vn(2026, 11, 20, 16, 0))  # Friday 16:00
+        gw.app.state.clock = clock
+        keys = await gw.setup(A80, H17)  # both poll mode
+        admin = await gw.admin()
+        for code in (A80, H17):
+            r = await gw.http.patch(
+                f"/api/v1/admin/agencies/{code}",
+                json={"contact_email": f"qt.{code[-3:].lower()}@example.gov.vn"},
+                headers=admin,
+            )
+            assert r.status_code == 200, r.text
+        r = await gw.post_package(document(1), keys[A80])
+        package_id = r.json()["package_id"]
+        monitor = OutageMonitor(gw.db, gw.app.state.settings, clock=clock)
+
+        clock.set(2026, 11, 23, 16, 30)  # exactly 8 working hours: not yet
+        assert (await monitor.run_once()).opened == []
+        clock.set(2026, 11, 23, 16, 31)
+        [incident] = (await monitor.run_once()).opened
+        assert (incident.kind, incident.target) == ("inbox", H17)
+        assert incident.started_at == vn(2026, 11, 20, 16, 0) and incident.affected == 1
+        [mail] = smtp.sink.messages
+        assert smtp.sink.tls_seen == [True]
+        assert sorted(mail.recipients) == sorted(
+            [*OPERATORS, "qt.a80@example.gov.vn", "qt.h17@example.gov.vn"]
+        )
+        assert "không lấy văn bản về" in mail.message["Subject"]
+        assert H17 in mail.message.get_content()
+
+        clock.set(2026, 11, 24, 15, 0)  # still not collected: the same stretch
+        run = await monitor.run_once()
+        assert (run.opened, run.closed) == ([], [])
+        assert len(smtp.sink.messages) == 1
+
+        clock.set(2026, 11, 25, 8, 0)
+        assert (await gw.get(f"/api/v1/packages/{package_id}", keys[H17])).status_code == 200
+        clock.set(2026, 11, 25, 8, 5)
+        [closed] = (await monitor.run_once()).closed
+        assert closed.id == incident.id and closed.closed_at == vn(2026, 11, 25, 8, 0)
+        # Friday 1 h, Monday 7.5 h, Tuesday 24/11 a holiday, Wednesday 07:30–08:00
+        assert closed.working_seconds == 9 * 3600
+        assert len(smtp.sink.messages) == 2
+        assert "lấy văn bản về trở lại" in smtp.sink.messages[1].message["Subject"]
+        assert (await monitor.run_once()).closed == []
+
+        # a new document not collected again: a new stretch, a new incident
+        await gw.post_package(document(2), keys[A80])
+        clock.set(2026, 11, 26, 10, 0)
+        [again] = (await monitor.run_once()).opened
+        assert again.id != incident.id
+        async with gw.db.sessionmaker() as s:
+            incidents = list(await s.scalars(select(OutageIncident)))
+            events = [(e.incident_id, e.event) for e in await s.scalars(select(OutageEmail))]
+        assert len(incidents) == 2
+        assert events == [(incident.id, "opened"), (incident.id, "closed"), (again.id, "opened")]
+    finally:
+        smtp.stop()

@@ -78,13 +78,17 @@ class BackupManifest:
             data = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise BackupError(
-                say(f"không đọc được tệp kê khai bản sao lưu {path}: {exc}",
-                    f"cannot read the backup manifest {path}: {exc}")
+                say(
+                    f"không đọc được tệp kê khai bản sao lưu {path}: {exc}",
+                    f"cannot read the backup manifest {path}: {exc}",
+                )
             ) from None
         if data.get("format") != FORMAT:
             raise BackupError(
-                say(f"{path} không phải tệp kê khai bản sao lưu của gateway ({FORMAT})",
-                    f"{path} is not a gateway backup manifest ({FORMAT})")
+                say(
+                    f"{path} không phải tệp kê khai bản sao lưu của gateway ({FORMAT})",
+                    f"{path} is not a gateway backup manifest ({FORMAT})",
+                )
             )
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -457,8 +461,9 @@ _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full
 
 
 class _Postgres:
-    def __init__(self, settings: Settings, pg_bin: Path | None):
-        self.url: URL = make_url(settings.effective_database_url)
+    def __init__(self, settings: Settings, pg_bin: Path | None, *, url: URL | None = None):
+        """The configured database, or `url` (the restore drill's scratch database)."""
+        self.url: URL = url if url is not None else make_url(settings.effective_database_url)
         if not self.url.database:
             raise BackupError(
                 say(

@@ -9,8 +9,14 @@
   to `<file>.gwenc`.
 - **Retention**: the newest `keep` backups of a directory are kept, older ones removed (with
   their manifests).
-- **Drill**: decrypt (if needed), restore into a scratch SQLite file, and verify the audit hash
-  chain and that every stored package's bytes still have their recorded SHA-256.
+- **Drill**: decrypt (if needed), restore into a scratch database, and verify the audit hash
+  chain and that every stored package's bytes still have their recorded SHA-256. SQLite: a
+  scratch copy of the file. PostgreSQL (a `pg_dump` custom-format backup as `gateway backup`
+  makes, or a plain SQL dump): a fresh database `gateway_drill_<random>` created (from
+  template0) on the server of the configured database (or `server_url`), the dump restored
+  into it in one transaction (`pg_restore --exit-on-error --single-transaction` / `psql
+  --single-transaction -v ON_ERROR_STOP=1`), checked, and dropped (WITH (FORCE)) whatever
+  happened. Nothing else is touched; the role needs CREATEDB.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import URL, make_url
 
 from ..settings import Settings
-from .backup import BackupError, BackupResult, backup, manifest_path_for
+from .backup import BackupError, BackupResult, _Postgres, backup, check_backup, manifest_path_for
 
 MAGIC = b"GWBACKUP-AESGCM1"
 SUFFIX = ".gwenc"
@@ -182,14 +189,43 @@ class DrillReport:
     audit_reason: str | None
     packages: int
     bad_packages: list[str]
+    backend: str = "sqlite"
+    revision: str | None = None
+    scratch: str = ""
+    """Where it was restored: the scratch file, or the scratch database's name (gone now)."""
 
     @property
     def ok(self) -> bool:
         return self.audit_ok and not self.bad_packages
 
 
-def drill(path: Path, key: bytes | None) -> DrillReport:
-    """Restore an SQLite backup into a scratch file and verify it (nothing else is touched)."""
+PG_CUSTOM_MAGIC = b"PGDMP"
+PG_PLAIN_MARK = b"-- PostgreSQL database dump"
+
+
+def dump_kind(path: Path) -> str:
+    """'sqlite', 'pg-custom' or 'pg-plain', from the file's first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"SQLite format 3\0"):
+        return "sqlite"
+    if head.startswith(PG_CUSTOM_MAGIC):
+        return "pg-custom"
+    if PG_PLAIN_MARK in head:
+        return "pg-plain"
+    raise BackupError(f"{path} is neither an SQLite database nor a pg_dump (custom or plain)")
+
+
+def drill(
+    path: Path,
+    key: bytes | None,
+    *,
+    settings: Settings | None = None,
+    server_url: str | None = None,
+    pg_bin: Path | None = None,
+) -> DrillReport:
+    """Restore a backup into a scratch database and verify it (nothing else is touched).
+    PostgreSQL backups need a server: `server_url`, else the configured database's."""
     import asyncio
 
     with tempfile.TemporaryDirectory(prefix="gateway-drill-") as work:
@@ -199,21 +235,109 @@ def drill(path: Path, key: bytes | None) -> DrillReport:
             if key is None:
                 raise BackupError("the backup is encrypted: GATEWAY_BACKUP_KEY is needed")
             source = decrypted_copy(source, key, workdir)
-        from .backup import check_backup
-
         manifest = check_backup(source)
-        if manifest is not None and manifest.backend != "sqlite":
-            raise BackupError("the drill restores SQLite backups (PostgreSQL: restore to staging)")
-        scratch = workdir / "drill.sqlite3"
-        shutil.copy(source, scratch)
-        settings = Settings(
-            data_dir=workdir, database_url=f"sqlite+aiosqlite:///{scratch}", auto_migrate=False
+        kind = dump_kind(source)
+        if manifest is not None and (manifest.backend == "sqlite") != (kind == "sqlite"):
+            raise BackupError(
+                f"{source.name} is not the {manifest.backend} backup its manifest says"
+            )
+        if kind != "sqlite":
+            schema = manifest.schema if manifest and manifest.schema else "public"
+            server = _server(settings, server_url)
+            report = _pg_drill(
+                settings or Settings(), server, source, kind, schema, pg_bin, workdir
+            )
+        else:
+            scratch = workdir / "drill.sqlite3"
+            shutil.copy(source, scratch)
+            scratch_settings = Settings(
+                data_dir=workdir, database_url=f"sqlite+aiosqlite:///{scratch}", auto_migrate=False
+            )
+            report = asyncio.run(_verify(scratch_settings))
+            report.scratch = str(scratch)
+        if manifest is not None and report.revision != manifest.alembic_revision:
+            raise BackupError(
+                f"the restored database is at revision {report.revision!r}, the manifest says "
+                f"{manifest.alembic_revision!r}"
+            )
+        return report
+
+
+def _server(settings: Settings | None, server_url: str | None) -> URL:
+    url = make_url(server_url or (settings or Settings()).effective_database_url)
+    if url.get_backend_name() != "postgresql":
+        raise BackupError(
+            "the drill of a PostgreSQL backup needs a PostgreSQL server to create its scratch "
+            "database on: configure GATEWAY_DATABASE_URL or pass --server"
         )
-        return asyncio.run(_verify(settings))
+    return url
+
+
+def _pg_drill(
+    settings: Settings,
+    server: URL,
+    dump: Path,
+    kind: str,
+    schema: str,
+    pg_bin: Path | None,
+    workdir: Path,
+) -> DrillReport:
+    import asyncio
+    import re
+
+    from .backup import _identifier
+
+    schema = _identifier(schema)
+    name = f"gateway_drill_{secrets.token_hex(6)}"
+    admin = _Postgres(settings, pg_bin, url=server)
+    scratch = _Postgres(settings, pg_bin, url=server.set(database=name))
+    admin.query(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    try:
+        if kind == "pg-plain" and _creates_schema(dump, schema):
+            scratch.query(f"DROP SCHEMA IF EXISTS {schema} CASCADE")  # the dump creates it
+        else:
+            scratch.query(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        if kind == "pg-custom":
+            toc = scratch.run([scratch.program("pg_restore"), "--list", str(dump)])
+            # the schema exists already (created above): its entries are left out
+            entries = [
+                line for line in toc.stdout.decode().splitlines()
+                if not re.search(r"\d+ \d+ (SCHEMA|COMMENT) - (SCHEMA )?\S+ ", line)
+            ]  # fmt: skip
+            listing = workdir / "toc.list"
+            listing.write_text("\n".join(entries) + "\n", "utf-8")
+            scratch.run([
+                scratch.program("pg_restore"), "--no-owner", "--no-privileges",
+                "--exit-on-error", "--single-transaction", f"--use-list={listing}",
+                f"--dbname={name}", str(dump),
+            ])  # fmt: skip
+        else:
+            scratch.run([
+                scratch.program("psql"), "-X", "-w", "-q", "-v", "ON_ERROR_STOP=1",
+                "--single-transaction", "-f", str(dump),
+            ])  # fmt: skip
+        url = server.set(database=name).render_as_string(hide_password=False)
+        report = asyncio.run(_verify(Settings(database_url=url, auto_migrate=False)))
+    finally:
+        admin.query(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report.backend, report.scratch = "postgresql", name
+    return report
+
+
+def _creates_schema(dump: Path, schema: str) -> bool:
+    """Does the plain dump create the schema (before its first table)?"""
+    wanted = f"CREATE SCHEMA {schema};".encode()
+    with open(dump, "rb") as f:
+        for line in f:
+            if line.rstrip() == wanted:
+                return True
+            if line.startswith((b"CREATE TABLE", b"COPY ")):
+                return False
+    return False
 
 
 async def _verify(settings: Settings) -> DrillReport:
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from ..audit.service import verify_chain
     from ..db import Database
@@ -222,6 +346,7 @@ async def _verify(settings: Settings) -> DrillReport:
     db = Database(settings)
     try:
         async with db.sessionmaker() as session:
+            revision = await session.scalar(text("SELECT version_num FROM alembic_version"))
             report = await verify_chain(session)
             bad, count = [], 0
             rows = await session.stream(select(Package.id, Package.sha256, Package.raw))
@@ -229,6 +354,8 @@ async def _verify(settings: Settings) -> DrillReport:
                 count += 1
                 if hashlib.sha256(raw).hexdigest() != digest:
                     bad.append(package_id)
-        return DrillReport(report.checked, report.ok, report.reason, count, bad)
+        return DrillReport(
+            report.checked, report.ok, report.reason, count, bad, db.dialect, revision
+        )
     finally:
         await db.dispose()

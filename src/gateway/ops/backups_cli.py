@@ -94,15 +94,35 @@ def prune_command(directory: DirOption = None, keep: KeepOption = 14) -> None:
 
 
 @backups_app.command("drill")
-def drill_command(path: Annotated[Path, typer.Argument(help="backup (.gwenc or plain)")]) -> None:
-    """Restore drill: restore the (SQLite) backup into a scratch file and verify the audit
-    chain and every package's SHA-256. Exit 1 when anything does not hold."""
+def drill_command(
+    path: Annotated[Path, typer.Argument(help="backup (.gwenc or plain)")],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL backups: the server (SQLAlchemy URL) to create the scratch "
+            "database on (default: the configured database's server)"
+        ),
+    ] = None,
+    pg_bin: Annotated[
+        Path | None, typer.Option("--pg-bin", help="directory of pg_restore and psql")
+    ] = None,
+) -> None:
+    """Restore drill: restore the backup into a scratch database (SQLite: a scratch file;
+    PostgreSQL: a temporary database, dropped afterwards) and verify the audit chain and every
+    package's SHA-256. Exit 1 when anything does not hold."""
     try:
-        report = drill(path, _key(required=False))
+        report = drill(
+            path,
+            _key(required=False),
+            settings=get_settings(),
+            server_url=server,
+            pg_bin=pg_bin,
+        )
     except BackupError as exc:
         err.print(f"[red]drill failed[/red]: {exc}")
         raise typer.Exit(code=1) from None
     console.print(
+        f"restored ({report.backend}) into {report.scratch}, revision {report.revision}; "
         f"audit chain: {'intact' if report.audit_ok else 'BROKEN: ' + str(report.audit_reason)}"
         f" ({report.audit_events} events); packages: {report.packages}, "
         f"{len(report.bad_packages)} with a wrong SHA-256"

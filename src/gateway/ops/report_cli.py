@@ -1,5 +1,5 @@
-"""`gateway report monthly --month 2026-10 [--output report.csv]`: the monthly report as CSV
-(the same bytes as the dashboard's and the API's CSV; see gateway.ops.reports).
+"""`gateway report monthly --month 2026-10 [--output report.csv]`: the period report of that
+month as CSV (the same bytes as the dashboard's and the API's CSV; see gateway.ops.reports).
 `gateway report outages [--from D] [--to D] [--agency CODE] [--format csv|json]`: outage
 incidents and the documents they affected (gateway.outages.report)."""
 
@@ -33,20 +33,22 @@ def monthly_command(
         Path | None, typer.Option("--output", "-o", help="write the CSV here (default: stdout)")
     ] = None,
 ) -> None:
-    """Per agency: documents sent and received electronically, signed / unsigned, on time /
-    late, with a paper copy."""
+    """The period report of a month as CSV (Vietnamese headings): per agency and for the
+    province, sent, received, signed, on time, by priority, copies, outcomes, time to done."""
     try:
         parse_month(month)
     except BadMonth as exc:
         raise typer.BadParameter(say(str(exc), exc.en), param_hint="--month") from None
     settings = get_settings()
-    calendar = settings.office_calendar()
 
     async def work(session):  # type: ignore[no-untyped-def]
+        from ..workdays.service import load_calendar  # operators' calendar changes included
+
+        calendar = await load_calendar(session, settings)
         return await monthly_report(session, month, calendar)
 
     report = run_in_session(settings, work)
-    _emit(report.to_csv(), output, f"{len(report.rows)} agencies, month {report.month}")
+    _emit(report.to_csv(), output, f"{len(report.rows)} agencies, month {report.period}")
 
 
 def _emit(data: bytes, output: Path | None, summary: str) -> None:

@@ -1,11 +1,11 @@
 """HTTP (read-only, operators' API keys): `GET /api/v1/admin/reports/monthly?month=2026-10`
-as JSON, or `&format=csv` for the same CSV as `gateway report monthly`;
+— the period report for that month — as JSON, or `&format=csv` for the same CSV as
+`gateway report monthly` (Vietnamese headings);
 `GET /api/v1/admin/reports/outages?from=…&to=…&agency=…` the outage incidents and the documents
 they affected, as JSON or CSV (the same as `gateway report outages`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from ..auth.dependencies import CurrentOperator
 from ..errors import Forbidden, Unauthenticated, ValidationFailed, responses
 from ..outages.report import BadPeriod, outage_report
-from .reports import TIME_BASIS, BadMonth, monthly_report
+from .reports import BadMonth, monthly_report
 
 router = APIRouter(prefix="/admin/reports", tags=["admin"])
 
@@ -35,9 +35,10 @@ async def monthly(
     month: Annotated[str, Query(description="e.g. 2026-10 (Vietnam time)")],
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
-    """Per agency: documents sent and received electronically that month, signed / unsigned,
-    sent on time / late (by the end of the morning of the next working day after promulgation),
-    with a paper copy. See gateway.ops.reports for the exact rules."""
+    """The period report for a month: per agency and for the province, documents sent (new,
+    update, replace; revocations apart) and received, signed, on time / late, with a paper
+    copy, by priority, copies not fetched / acknowledged / failed, processing outcomes and the
+    median time to done (wall-clock and working hours). See gateway.ops.period_report."""
     state = request.app.state
     try:
         async with state.db.read_session() as session:
@@ -48,15 +49,9 @@ async def monthly(
         return Response(
             report.to_csv(),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="report-{report.month}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="bao-cao-{report.period}.csv"'},
         )
-    return {
-        "month": report.month,
-        "generated_at": report.generated_at.isoformat(),
-        "agencies": [asdict(r) for r in report.rows],
-        "totals": report.totals,
-        "basis": TIME_BASIS,  # which moment "sent" and "received" count by
-    }
+    return {"month": report.period, **report.to_json()}
 
 
 @router.get(

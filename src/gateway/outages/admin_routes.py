@@ -14,7 +14,7 @@ from ..auth.dependencies import CurrentOperator
 from ..db import SessionDep, begin_write
 from ..errors import Forbidden, NotFound, Unauthenticated, ValidationFailed, responses
 from .inbox_watch import stale_inboxes
-from .models import GatewayDowntime
+from .models import OutageIncident
 from .paper import PaperHandlings, PaperNotAllowed
 
 AUTH = (Unauthenticated, Forbidden, ValidationFailed)
@@ -131,20 +131,32 @@ async def list_stale_inboxes(
 
 
 class DowntimeOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    started_at: datetime
-    ended_at: datetime
+    id: int = Field(description="the outage incident (kind gateway)")
+    started_at: datetime = Field(description="the last heartbeat before the downtime")
+    ended_at: datetime = Field(description="the restart that recorded it")
     duration_seconds: int
     working_seconds: int
-    recorded_by: str
+    description: str | None
 
 
 @router.get("/outages/downtimes", response_model=list[DowntimeOut], responses=responses(*AUTH))
 async def list_downtimes(session: SessionDep, op: CurrentOperator) -> list[DowntimeOut]:
-    """The gateway's own downtimes (no server running), newest first."""
+    """The gateway's own downtimes (no server running), newest first: the outage incidents of
+    kind `gateway` (also in GET /admin/reports/outages and on the dashboard's Outages page)."""
     rows = await session.scalars(
-        select(GatewayDowntime).order_by(GatewayDowntime.started_at.desc()).limit(500)
+        select(OutageIncident)
+        .where(OutageIncident.kind == "gateway")
+        .order_by(OutageIncident.started_at.desc())
+        .limit(500)
     )
-    return [DowntimeOut.model_validate(r) for r in rows]
+    return [
+        DowntimeOut(
+            id=r.id,
+            started_at=r.started_at,
+            ended_at=r.closed_at or r.opened_at,
+            duration_seconds=r.duration_seconds or 0,
+            working_seconds=r.working_seconds or 0,
+            description=r.last_error,
+        )
+        for r in rows
+    ]

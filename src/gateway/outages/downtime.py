@@ -1,8 +1,13 @@
 """The gateway's own downtime: every server process writes a heartbeat every
 `HEARTBEAT_SECONDS`; when one starts and the newest heartbeat of all processes is older than
-`GATEWAY_DOWNTIME_MIN_SECONDS`, nothing was running in between: that period is recorded as a
-downtime (table `gateway_downtimes`, audited `gateway.downtime`, logged at warning level),
-with its wall-clock and working duration. A clean restart within the limit records nothing.
+`GATEWAY_DOWNTIME_MIN_SECONDS`, nothing was running in between: that period is recorded as an
+outage incident of kind `gateway` (target `GATEWAY`), opened and closed at the restart with its
+wall-clock and working duration, audited `gateway.downtime`, logged at warning level and
+announced as every incident is (gateway.outages.announce: a notice to the senders of the copies
+it held up, an e-mail sent at the next outage-monitor step). A clean restart within the limit
+records nothing. Replicas starting together record it once: the check and the first heartbeat
+are one transaction, serialised (SQLite: one writer; PostgreSQL: an advisory lock), so the
+second one sees the first one's fresh heartbeat.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from ..audit.service import AuditLog
 from ..calendar import OfficeCalendar
 from ..db import Database
 from ..delivery.uow import write_session
-from .models import GatewayDowntime, GatewayHeartbeat
+from .announce import announce
+from .models import GATEWAY, GatewayHeartbeat, OutageIncident
+from .repository import OutageRepository
 from .service import seconds
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
 STALE_INSTANCES = timedelta(days=7)  # heartbeats of processes long gone are pruned
 ACTOR = "gateway:downtime"
+LOCK = {"key": "gateway.downtime"}
 
 
 def instance_name() -> str:
@@ -43,39 +51,49 @@ async def record_downtime(
     now: datetime,
     min_gap: timedelta,
     instance: str,
-) -> GatewayDowntime | None:
+) -> OutageIncident | None:
     """At start-up: record the gap since the newest heartbeat if it is longer than `min_gap`;
     then write this process's first heartbeat."""
     async with write_session(db) as session:
+        if db.dialect == "postgresql":
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), LOCK)
         last = await session.scalar(select(func.max(GatewayHeartbeat.beat_at)))
         downtime = None
         if last is not None and now - last > min_gap:
-            downtime = GatewayDowntime(
+            downtime = OutageIncident(
+                kind="gateway",
+                target=GATEWAY,
                 started_at=last,
-                ended_at=now,
+                opened_at=now,
+                closed_at=now,
                 duration_seconds=seconds(now - last),
                 working_seconds=seconds(calendar.working_time_between(last, now)),
-                recorded_by=instance,
+                last_error=f"không có tiến trình máy chủ nào chạy (khởi động lại: {instance})",
             )
+            downtime.affected = await OutageRepository(session).affected_count(downtime, now)
             session.add(downtime)
             await session.flush()
             await AuditLog(session).append(
                 "gateway.downtime",
                 actor=ACTOR,
-                subject=f"downtime:{downtime.id}",
+                subject=f"outage:{downtime.id}",
                 at=now,
                 data={
+                    "kind": "gateway",
                     "started_at": last.isoformat(),
                     "ended_at": now.isoformat(),
                     "duration_seconds": downtime.duration_seconds,
                     "working_seconds": downtime.working_seconds,
+                    "affected": downtime.affected,
+                    "recorded_by": instance,
                 },
             )
+            await announce(session, downtime, "closed", now=now)  # notices and e-mail
         await _beat(session, instance, now)
     if downtime is not None:
         log.warning(
             "the gateway was down from %s to %s (%s s, %s working s)",
-            downtime.started_at.isoformat(),
+            last.isoformat() if last else "?",
             now.isoformat(),
             downtime.duration_seconds,
             downtime.working_seconds,

@@ -97,29 +97,18 @@ async def _compose(
         assert incident is not None
         copies = await OutageRepository(session).affected(incident, incident.closed_at or now)
         codes = {incident.target} | {p.sender_code for _, p in copies}
+        if incident.kind == "gateway":  # every agency with a copy held up heard nothing
+            codes |= {d.recipient_code for d, _ in copies}
         agencies = {
             a.code: a for a in await session.scalars(select(Agency).where(Agency.code.in_(codes)))
         }
     recipients = list(
         dict.fromkeys(
             [*settings.outage_notify_emails]
-            + [a.contact_email for a in agencies.values() if a.contact_email]
+            + [a.contact_email for _, a in sorted(agencies.items()) if a.contact_email]
         )
     )
-    target = agencies.get(incident.target)
-    who = f"{target.name} ({incident.target})" if target else "trục quốc gia (upstream)"
-    if email.event == "opened":
-        subject = f"[{settings.node_code}] Sự cố: {who} không nhận được văn bản"
-        lead = (
-            f"Từ {show_time(incident.started_at)}, trục liên thông không gửi được văn bản đến "
-            f"{who}. Đề nghị các cơ quan chuyển văn bản khẩn bằng bản giấy theo quy định."
-        )
-    else:
-        subject = f"[{settings.node_code}] Đã khắc phục sự cố: {who}"
-        lead = (
-            f"Sự cố gửi văn bản đến {who} (từ {show_time(incident.started_at)}) đã được khắc "
-            f"phục lúc {show_time(incident.closed_at or now)}; văn bản tồn đọng đang được gửi lại."
-        )
+    subject, lead = _wording(settings, incident, email.event, agencies, now)
     lines = [
         lead,
         "",
@@ -144,6 +133,53 @@ async def _compose(
     message["Message-ID"] = make_msgid(domain="gateway.local")
     message.set_content("\n".join(lines), charset="utf-8")
     return message, recipients
+
+
+def _wording(
+    settings: Settings,
+    incident: OutageIncident,
+    event: str,
+    agencies: dict[str, Agency],
+    now: datetime,
+) -> tuple[str, str]:
+    """The subject and first paragraph, by kind of incident and event."""
+    node, since = settings.node_code, show_time(incident.started_at)
+    until = show_time(incident.closed_at or now)
+    target = agencies.get(incident.target)
+    who = f"{target.name} ({incident.target})" if target else incident.target
+    if incident.kind == "gateway":
+        hours = (incident.working_seconds or 0) / 3600
+        return (
+            f"[{node}] Trục liên thông đã ngừng hoạt động từ {since} đến {until}",
+            f"Trục liên thông văn bản đã ngừng hoạt động từ {since} đến {until} "
+            f"({hours:.1f} giờ làm việc) và đã hoạt động trở lại. Văn bản gửi, nhận trong thời "
+            "gian này đang được xử lý tiếp; đề nghị các cơ quan kiểm tra văn bản khẩn.",
+        )
+    if incident.kind == "inbox":
+        if event == "opened":
+            return (
+                f"[{node}] Cảnh báo: {who} không lấy văn bản về",
+                f"Từ {since}, {who} không lấy văn bản đến trong hộp thư trên trục liên thông. "
+                "Đề nghị cơ quan kiểm tra phần mềm quản lý văn bản; các cơ quan gửi chuyển văn "
+                "bản khẩn bằng bản giấy theo quy định.",
+            )
+        return (
+            f"[{node}] Đã khắc phục: {who} lấy văn bản về trở lại",
+            f"{who} đã lấy văn bản về trở lại lúc {until} (không lấy văn bản từ {since}).",
+        )
+    if incident.kind == "upstream":
+        who = "trục quốc gia (upstream)"
+    if event == "opened":
+        return (
+            f"[{node}] Sự cố: {who} không nhận được văn bản",
+            f"Từ {since}, trục liên thông không gửi được văn bản đến "
+            f"{who}. Đề nghị các cơ quan chuyển văn bản khẩn bằng bản giấy theo quy định.",
+        )
+    return (
+        f"[{node}] Đã khắc phục sự cố: {who}",
+        f"Sự cố gửi văn bản đến {who} (từ {since}) đã được khắc "
+        f"phục lúc {until}; văn bản tồn đọng đang được gửi lại.",
+    )
 
 
 async def _send(settings: Settings, message: EmailMessage, recipients: list[str]) -> None:

@@ -5,7 +5,12 @@ link to the national axis (`UPSTREAM`). `endpoint_health` has at most one row pe
 written in the same transaction as each push result, so every worker process and replica sees
 the same picture (the circuit breaker is only per process). `outage_incidents` holds one row
 per outage that lasted longer than the threshold; at most one is open (`closed_at` NULL) per
-target.
+kind and target. Kinds:
+
+- `agency` / `upstream`: pushes to an agency's endpoint / to the national axis failing;
+- `inbox`: a poll-mode agency not collecting its inbox (gateway.outages.inbox_watch);
+- `gateway`: the gateway itself was down (no server process running), recorded closed when
+  it starts again (gateway.outages.downtime); its target is `GATEWAY`.
 """
 
 from __future__ import annotations
@@ -22,10 +27,18 @@ UPSTREAM = "upstream"
 """The target key of the link to the national axis (an agency code never looks like it)."""
 
 
-KINDS = ("agency", "upstream")
+GATEWAY = "gateway"
+"""The target key of the gateway's own downtime incidents."""
+
+KINDS = ("agency", "upstream", "inbox", "gateway")
+PUSH_KINDS = ("agency", "upstream")
+"""Incidents that a push target's health opens and closes (gateway.outages.monitor)."""
+AGENCY_KINDS = ("agency", "inbox")
+"""Incidents whose target is an agency code."""
 
 
 def kind_of(target: str) -> str:
+    """The kind of a push target's incident."""
     return "upstream" if target == UPSTREAM else "agency"
 
 
@@ -44,14 +57,16 @@ class EndpointHealth(Base):
 
 
 class OutageIncident(Base):
-    """An outage longer than the threshold. `started_at` is when the target started failing;
-    `opened_at` when the monitor raised the incident; `closed_at` the first success after it.
+    """An outage longer than the threshold. `started_at` is when the target started failing
+    (inbox: when its oldest waiting copy became available; gateway: the last heartbeat);
+    `opened_at` when it was raised; `closed_at` the first success after it (inbox: when the
+    agency is no longer flagged; gateway: the restart).
     Durations are kept both as wall-clock seconds and as working seconds (office calendar).
     `affected`: copies for the target that were waiting at some point of the incident."""
 
     __tablename__ = "outage_incidents"
     __table_args__ = (
-        CheckConstraint("kind IN ('agency', 'upstream')", name="kind"),
+        CheckConstraint("kind IN ('agency', 'upstream', 'inbox', 'gateway')", name="kind"),
         Index("ix_outage_incidents_target_closed", "target", "closed_at"),
     )
 
@@ -68,7 +83,7 @@ class OutageIncident(Base):
 
     @property
     def agency_code(self) -> str | None:
-        return self.target if self.kind == "agency" else None
+        return self.target if self.kind in AGENCY_KINDS else None
 
 
 class OutageEmail(Base):
@@ -123,17 +138,3 @@ class GatewayHeartbeat(Base):
 
     instance: Mapped[str] = mapped_column(String(200), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class GatewayDowntime(Base):
-    """A period with no server process running, recorded when one starts again (the gateway's
-    own outage, from its last heartbeat to that start)."""
-
-    __tablename__ = "gateway_downtimes"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    duration_seconds: Mapped[int] = mapped_column(Integer)
-    working_seconds: Mapped[int] = mapped_column(Integer)
-    recorded_by: Mapped[str] = mapped_column(String(200))

@@ -8,7 +8,10 @@ A step reads every target's health and the open incidents, then:
   running the monitor open it once);
 - closes, as of the success that ended it, each open incident whose target is healthy again
   (normally the success's own unit of work closes it: this covers a crash or an error there);
-- refreshes the affected count and last error of the incidents still open.
+- refreshes the affected count and last error of the incidents still open;
+- opens and closes the `inbox` incidents of poll-mode agencies that stopped collecting their
+  inbox for `GATEWAY_INBOX_STALE_WORKING_HOURS` (gateway.outages.inbox_watch);
+- sends the outage e-mails these (and the gateway's downtime, recorded at start-up) queued.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from ..db import Database, utcnow
 from ..delivery.uow import write_session
 from ..settings import Settings
 from ..workdays.cache import CalendarCache
+from .inbox_watch import watch_inboxes
 from .mailer import send_pending
-from .models import OutageIncident
+from .models import PUSH_KINDS, OutageIncident
 from .repository import OutageRepository
 from .service import OutageService, is_due
 
@@ -59,6 +63,7 @@ class OutageMonitor:
         self.urgent_threshold = min(
             self.threshold, timedelta(hours=settings.outage_urgent_threshold_working_hours)
         )
+        self.inbox_threshold = timedelta(hours=settings.inbox_stale_working_hours)
         self.clock = clock
 
     async def run_once(self) -> MonitorRun:
@@ -69,7 +74,7 @@ class OutageMonitor:
         async with self.db.read_session() as session:
             repo = OutageRepository(session)
             health = {h.target: h for h in await repo.health_rows()}
-            incidents = await repo.open_incidents()
+            incidents = await repo.open_incidents(PUSH_KINDS)
         still_open = set()
         for incident in incidents:
             h = health.get(incident.target)
@@ -108,6 +113,19 @@ class OutageMonitor:
                     opened.last_error,
                     extra={"recipient": target, "outcome": "outage.opened"},
                 )
+        opened, closed = await watch_inboxes(
+            self.db, self.calendar, now=now, threshold=self.inbox_threshold
+        )
+        run.opened += opened
+        run.closed += closed
+        for incident in opened:
+            log.warning(
+                "outage incident %s: %s has not collected its inbox since %s",
+                incident.id,
+                incident.target,
+                incident.started_at.isoformat(),
+                extra={"recipient": incident.target, "outcome": "outage.opened"},
+            )
         await send_pending(self.db, self.settings, now=now)  # e-mails of this and earlier steps
         return run
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..calendar import OfficeCalendar
 from ..csv_out import to_csv
 from ..db import show_time
-from .models import OutageIncident
+from .models import AGENCY_KINDS, OutageIncident
 from .repository import OutageRepository
 from .service import seconds
 
@@ -103,7 +103,7 @@ class IncidentEntry:
 
     @property
     def agency_code(self) -> str | None:
-        return self.target if self.kind == "agency" else None
+        return self.target if self.kind in AGENCY_KINDS else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -242,7 +242,9 @@ async def outage_report(
     agency: str | None = None,
 ) -> OutageReport:
     """Incidents overlapping [start, end] (Vietnam dates, both included; None: unbounded),
-    of one target if `agency` is given (an agency code, or "upstream"), newest first."""
+    of one target if `agency` is given (an agency code, "upstream" or "gateway"), newest
+    first. Every kind is listed: agency, upstream, inbox (a poll-mode agency not collecting)
+    and gateway (the gateway's own downtime)."""
     check_period(start, end)
     zone = calendar.zone
     repo = OutageRepository(session)

@@ -13,7 +13,7 @@ from ..axis.models import UpstreamForward
 from ..edxml.codes import Priority
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency
-from .models import UPSTREAM, EndpointHealth, OutageIncident
+from .models import GATEWAY, UPSTREAM, EndpointHealth, OutageIncident, kind_of
 
 
 @dataclass
@@ -59,20 +59,24 @@ class OutageRepository:
     def add(self, incident: OutageIncident) -> None:
         self.session.add(incident)
 
-    async def open_incident(self, target: str, *, lock: bool = False) -> OutageIncident | None:
+    async def open_incident(
+        self, target: str, *, kind: str | None = None, lock: bool = False
+    ) -> OutageIncident | None:
+        """The open incident of this kind (default: the push target's) for the target."""
         query = select(OutageIncident).where(
-            OutageIncident.target == target, OutageIncident.closed_at.is_(None)
+            OutageIncident.kind == (kind or kind_of(target)),
+            OutageIncident.target == target,
+            OutageIncident.closed_at.is_(None),
         )
         if lock:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
-    async def open_incidents(self) -> list[OutageIncident]:
-        rows = await self.session.scalars(
-            select(OutageIncident)
-            .where(OutageIncident.closed_at.is_(None))
-            .order_by(OutageIncident.started_at)
-        )
+    async def open_incidents(self, kinds: tuple[str, ...] | None = None) -> list[OutageIncident]:
+        query = select(OutageIncident).where(OutageIncident.closed_at.is_(None))
+        if kinds is not None:
+            query = query.where(OutageIncident.kind.in_(kinds))
+        rows = await self.session.scalars(query.order_by(OutageIncident.started_at))
         return list(rows.all())
 
     async def recent_closed(self, limit: int) -> list[OutageIncident]:
@@ -141,6 +145,8 @@ class OutageRepository:
     def _of_target(query: Select, target: str) -> Select:
         if target == UPSTREAM:  # copies for the national axis are those with a forward row
             return query.where(Delivery.id.in_(select(UpstreamForward.delivery_id)))
+        if target == GATEWAY:  # the gateway itself was down: every copy waited
+            return query
         return query.where(Delivery.recipient_code == target)
 
     def _affected(self, query: Select, incident: OutageIncident, end: datetime) -> Select:

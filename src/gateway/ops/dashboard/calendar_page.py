@@ -18,7 +18,14 @@ from ...outages.inbox_watch import stale_inboxes
 from ...registry.export import export_csv
 from ...registry.models import Agency
 from ...workdays.service import CalendarChanges, apply_changes, year_view
-from ..period_report import HEADINGS, PRIORITY_KEYS, BadPeriod, parse_period, period_report
+from ..period_report import (
+    HEADINGS,
+    INCIDENT_HEADINGS,
+    PRIORITY_KEYS,
+    BadPeriod,
+    parse_period,
+    period_report,
+)
 from . import charts, i18n
 from .routes import FLASHES, PREFIX, DashboardError, Op, check_csrf, redirect, render
 from .routes import _lang as render_lang
@@ -240,6 +247,7 @@ async def period_page(request: Request, op: Op, period: str = ""):
         section="reports",
         report=report,
         headings=HEADINGS,
+        incident_headings=INCIDENT_HEADINGS,
         charts_svg=[volume, priority, outcomes],
         csv_url=f"/api/v1/admin/reports/period?period={report.period}&format=csv",
     )

@@ -117,11 +117,15 @@ LABELS: dict[str, tuple[str, str]] = {
         "Sự cố được ghi nhận khi điểm nhận của cơ quan (hoặc kết nối lên trục quốc gia) lỗi "
         "liên tục quá {hours} giờ làm việc — khi các cơ quan phải chuyển sang gửi văn bản giấy. "
         "Khi kết nối trở lại, sự cố đóng và các văn bản tồn đọng được gửi lại ngay, văn bản "
-        "khẩn trước.",
+        "khẩn trước. Cũng là sự cố: cơ quan nhận qua hộp thư không lấy văn bản về quá thời hạn "
+        "cấu hình, và thời gian chính trục liên thông ngừng hoạt động (ghi nhận khi khởi động "
+        "lại).",
         "An incident is raised when an agency's endpoint (or the link to the national axis) "
         "has been failing for more than {hours} working hours — when agencies must fall back "
         "to paper. When it recovers the incident closes and the backlog is sent again at "
-        "once, urgent documents first.",
+        "once, urgent documents first. Incidents too: a poll-mode agency not collecting its "
+        "inbox for the configured working hours, and the gateway's own downtime (recorded on "
+        "restart).",
     ),
     "o.open": ("Đang diễn ra", "Open"),
     "o.closed": ("Đã kết thúc gần đây", "Recently closed"),
@@ -129,6 +133,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "o.none_closed": ("Chưa có sự cố nào kết thúc.", "No closed incident yet."),
     "o.target": ("Cơ quan / kết nối", "Agency / link"),
     "o.upstream": ("Trục quốc gia", "National axis"),
+    "o.gateway": ("Trục liên thông ngừng hoạt động", "The gateway was down"),
+    "o.inbox": ("không lấy văn bản về", "not collecting its inbox"),
     "o.since": ("Lỗi từ", "Failing since"),
     "o.opened": ("Ghi nhận lúc", "Raised"),
     "o.closed_at": ("Kết thúc", "Recovered"),
@@ -243,10 +249,13 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "r.basis": (
         "Gửi: tính theo thời điểm trục tiếp nhận gói tin. Nhận: tính theo thời điểm văn bản "
-        "vào hệ thống của cơ quan nhận (đẩy: máy chủ nhận trả lời 2xx; kéo: lần tải đầu tiên).",
+        "vào hệ thống của cơ quan nhận (đẩy: máy chủ nhận trả lời 2xx; kéo: lần tải đầu tiên). "
+        "Thời gian đến hoàn thành: từ lúc trục tiếp nhận văn bản đến thời điểm trạng thái 06, "
+        "tính theo đồng hồ và theo giờ làm việc (không tính đêm, ngày nghỉ, ngày lễ).",
         "Sent: counted by when the gateway accepted the package. Received: counted by when the "
         "document entered the recipient's system (push: the endpoint's 2xx; poll: the first "
-        "fetch).",
+        "fetch). Time to done: from the gateway's receipt of the document to the time of the 06 "
+        "status, wall-clock and in working hours (nights, days off and holidays not counted).",
     ),
     "r.generated": ("Lập lúc", "Generated"),
     # errors

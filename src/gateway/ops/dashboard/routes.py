@@ -46,6 +46,7 @@ from ...observability.metrics import endpoint_snapshots
 from ...outages.report import entry_for
 from ...outages.repository import OutageRepository
 from ...packages.service import PackageService
+from ..period_report import HEADINGS
 from ..reports import BadMonth, monthly_report, parse_month
 from ..sessions import (
     COOKIE,
@@ -714,8 +715,8 @@ async def reports(request: Request, op: Op, month: str = ""):
         op,
         section="reports",
         report=report,
-        totals=report.totals,
-        csv_url=f"{PREFIX}/reports/monthly.csv?{urlencode({'month': report.month})}",
+        headings=HEADINGS,
+        csv_url=f"{PREFIX}/reports/monthly.csv?{urlencode({'month': report.period})}",
     )
 
 
@@ -731,7 +732,7 @@ async def report_csv(request: Request, op: Op, month: str = "") -> Response:
         report.to_csv(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="bao-cao-{report.month}.csv"',
+            "Content-Disposition": f'attachment; filename="bao-cao-{report.period}.csv"',
             "Cache-Control": "no-store",
         },
     )

@@ -56,7 +56,7 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
     except BaseException:
         await db.dispose()
         raise
-    if worker and settings.worker_metrics_port:  # this worker's counters (gateway.observability.metrics)
+    if worker and settings.worker_metrics_port:  # its counters (observability.metrics)
         from ..observability.metrics import serve_worker_metrics
 
         serve_worker_metrics(db, settings.host, settings.worker_metrics_port)

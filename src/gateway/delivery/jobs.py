@@ -52,7 +52,7 @@ class DeliveryJob(BaseModel):
     attempt: int = Field(ge=1, le=100_000)
     priority: int = Field(ge=0, le=4)
     kind: str = Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_.-]*$")
-    # the intake request's id (gateway.observability.logging), so worker logs can be joined to intake's
+    # the intake request's id (observability.logging): worker logs join intake's
     request_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
 
     @property

@@ -40,7 +40,7 @@ def delivery_outbox_row(
             "recipient": recipient,
             "kind": kind,
             "priority": priority or 0,
-            "request_id": request_id,  # the package's intake request (gateway.observability.logging)
+            "request_id": request_id,  # its intake request (observability.logging)
             "attempt": attempt,
         },
         created_at=at,

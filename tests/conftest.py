@@ -133,6 +133,17 @@ def _rabbitmq_tests_use_the_run_vhost(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("rabbitmq_vhost")
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language() -> Iterator[None]:
+    # `gateway --lang en` run in-process (CliRunner) chooses the language for the rest of the
+    # process; without this reset a later test would read English only because of the order
+    from gateway import cli_lang
+
+    cli_lang.choose(None)
+    yield
+    cli_lang.choose(None)
+
+
 # ------------------------------------------------------------------ the gateway service
 # Every API test runs on both backends: SQLite (embedded default) and PostgreSQL (marked
 # `postgres`). Each test gets a fresh database copied from a template made once per session

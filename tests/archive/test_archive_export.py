@@ -177,7 +177,8 @@ async def bundle(gw, tmp_path) -> Path:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-async def test_tampering_is_caught(bundle, tmp_path):
+async def test_tampering_is_caught(bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEWAY_LANG", "en")  # the reasons below are read in English
     files = members(bundle)
     package = next(n for n in files if n.endswith("package.edxml"))
     attachment = next(n for n in files if "/attachments/" in n)

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     signature_policy_overrides: dict[str, Literal["warn", "require"]] = Field(
         default_factory=dict,
         description='Per document type, e.g. {"Công văn": "require", "status": "warn"} '
-        "(keys: DocumentType/TypeName, or \"<Type>.<TypeDetail>\", or \"status\").",
+        '(keys: DocumentType/TypeName, or "<Type>.<TypeDetail>", or "status").',
     )
     signature_document_file_policy: Literal["warn", "require"] = Field(
         default="warn",
@@ -219,7 +219,14 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1)
     worker_grace_seconds: float = Field(default=30.0, ge=0)
     relay_batch_size: int = Field(default=100, ge=1)
-    relay_poll_interval: float = Field(default=0.25, gt=0)
+    relay_poll_interval: float = Field(
+        default=0.25, gt=0, description="the relay's outbox poll without LISTEN (SQLite)"
+    )
+    relay_sweep_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL: the relay's outbox sweep while LISTEN wakes it on commit",
+    )
     audit_chain_interval: float = Field(
         default=0.5, gt=0, description="seconds between the server's audit chaining passes"
     )
@@ -307,7 +314,7 @@ class Settings(BaseSettings):
     vxp_prefix: str = Field(
         default="/vxp",
         description='Path prefix of the VXP routes ("" = the root, e.g. for a dedicated '
-        "listener: a second `gateway serve --port …` with GATEWAY_VXP_PREFIX=\"\").",
+        'listener: a second `gateway serve --port …` with GATEWAY_VXP_PREFIX="").',
     )
     vxp_max_skew_seconds: float | None = Field(
         default=None,

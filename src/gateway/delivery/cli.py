@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from .. import event_loop
 from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
 from ..db import Database, run_in_session, show_time
@@ -91,7 +91,7 @@ def relay_command(
     Several relays may run on PostgreSQL. Exits non-zero after losing the database or broker
     for GATEWAY_DELIVERY_FATAL_AFTER_SECONDS."""
     _logging(log_level)
-    raise typer.Exit(asyncio.run(_run(relay=True, worker=False, concurrency=None)))
+    raise typer.Exit(event_loop.run(_run(relay=True, worker=False, concurrency=None)))
 
 
 def worker_command(
@@ -108,7 +108,7 @@ def worker_command(
             say("--concurrency phải ít nhất là 1", "--concurrency must be at least 1")
         )
     _logging(log_level)
-    raise typer.Exit(asyncio.run(_run(relay=False, worker=True, concurrency=concurrency)))
+    raise typer.Exit(event_loop.run(_run(relay=False, worker=True, concurrency=concurrency)))
 
 
 def _fail(exc: GatewayError) -> typer.Exit:

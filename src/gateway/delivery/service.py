@@ -145,21 +145,18 @@ class DeliveryHandler:
     # --- package copies ------------------------------------------------------------------
     async def _delivery(self, job: DeliveryJob) -> HandlerResult:
         async with self.db.read_session() as session:
-            repo = DeliveryRepository(session)
-            delivery = await repo.delivery(job.delivery_id)
-            if delivery is None:
+            found = await DeliveryRepository(session).copy_to_deliver(job.delivery_id)
+            if found is None:
                 return HandlerResult.done("unknown delivery")
+            delivery, agency, package_exists, raw = found
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
-            agency = await repo.agency(delivery.recipient_code)
             push = agency is not None and agency.delivery_mode == "push" and agency.endpoint_url
             if not push:
                 needs_marking = delivery.sent_at is None
             else:
-                package = await repo.package(delivery.package_id, with_raw=True)
-                if package is None:
+                if not package_exists:
                     return HandlerResult.done("package gone")
-                raw = package.raw
                 url = self._push_url(agency)
                 secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]
                 started = delivery.retry_from or delivery.queued_at
@@ -216,7 +213,8 @@ class DeliveryHandler:
         result = attempt.result
         calendar = await self.calendars.get()
         async with write_session(self.db) as session:
-            delivery = await DeliveryRepository(session).delivery(job.delivery_id, lock=True)
+            repo = DeliveryRepository(session)
+            delivery, endpoint_failing = await repo.locked_with_health(job.delivery_id)
             if delivery is None:
                 return HandlerResult.done("delivery gone")
             now = self.clock()
@@ -228,7 +226,7 @@ class DeliveryHandler:
             # the endpoint's health (gateway.outages.health); a permanent 4xx says nothing
             health = HealthLog(session)
             failing_since = None
-            if outcome.delivered:
+            if outcome.delivered and endpoint_failing:  # healthy: nothing to write
                 failing_since = await health.success(recipient, at=now)
             elif outcome.transient:
                 await health.failure(recipient, at=now, error=outcome.reason)

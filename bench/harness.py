@@ -122,7 +122,7 @@ class Procs:
         return [
             f"{n} (exit {p.returncode})"
             for n, p in self.named.items()
-            if p.poll() is not None and not n.startswith("driver")
+            if p.poll() is not None and not n.startswith(("driver", "py-spy"))
         ]
 
     def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 30) -> None:
@@ -350,6 +350,23 @@ class Harness:
                 logs / f"worker{i + 1}.log",
             )
         wait_http(f"{self.config['gateway_url']}/readyz", 60, self.procs)
+
+    def profile(self, out: Path) -> None:
+        """py-spy on every gateway process for the whole load phase (sampled, not traced):
+        collapsed stacks in OUT/<process>.txt, read with bench/profile_top.py."""
+        out.mkdir(parents=True, exist_ok=True)
+        for name, pid in self.procs.pids().items():
+            if name == "receiver" or (name == "serve" and self.args.serve_workers > 1):
+                continue
+            self.procs.start(
+                f"py-spy-{name.replace('/', '-')}",
+                [
+                    "py-spy", "record", "--pid", str(pid), "--rate", "100", "--nonblocking",
+                    "--format", "raw", "--output", str(out / f"{name.replace('/', '-')}.txt"),
+                ],
+                os.environ.copy(),
+                self.workdir / "py-spy.log",
+            )  # fmt: skip
 
     def restart(self, name: str) -> None:
         """Start a stopped gateway process again with its first command (a supervisor's job)."""
@@ -654,6 +671,7 @@ def main() -> None:
         help="extra environment for the gateway processes",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy every gateway process into DIR")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument(
         "--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -671,8 +689,12 @@ def main() -> None:
         h.setup()
         bounds = h.driver("bounds", "bounds.json", script="lean_driver.py")
         h.start_gateway()
+        if args.profile:
+            h.profile(Path(args.profile))
         load = h.driver("run", "load.json", extra={"pids": h.procs.pids()}, script="lean_driver.py")
         load["db_counts"] = h.db_counts()
+        for name in [n for n in h.procs.named if n.startswith("py-spy")]:
+            h.procs.stop(name, signal.SIGINT)  # py-spy writes its file on SIGINT
         peaks = h.peaks()
         memory = h.memory() if args.big_mb else None
         h.procs.stop("receiver")

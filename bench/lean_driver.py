@@ -371,13 +371,14 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
         wrk = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
             [
                 "wrk", "-t", str(threads), "-c", str(config["concurrency"]),
-                "-d", f"{config['sustained_seconds']}s", "--timeout", "60s",
+                "-d", f"{max(1, round(config['sustained_seconds']))}s", "--timeout", "60s",
                 "-s", str(BENCH / "wrk_intake.lua"), f"http://{host}:{port}",
             ],
             env={**os.environ, "WRK_DIR": str(workdir)},
-            stdout=subprocess.DEVNULL,
+            stdout=(workdir / "wrk.out").open("wb"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wrk_cpu = await _reap(wrk.pid)
+        wrk_cpu = await _reap(wrk.pid, workdir / "wrk.out")
         wrk.returncode = 0  # reaped above  # its CPU from the kernel's rusage when it exits
         intake = cpu.snapshot(pids, config["db"]["database"])
         intake["driver-wrk"] = wrk_cpu
@@ -402,12 +403,13 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _reap(pid: int) -> float:
+async def _reap(pid: int, output: Path) -> float:
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)  # noqa: ASYNC222 - WNOHANG
         if done:
             if os.waitstatus_to_exitcode(status) != 0:
-                raise SystemExit(f"driver: wrk exited {os.waitstatus_to_exitcode(status)}")
+                tail = output.read_text(errors="replace")[-2000:]  # noqa: ASYNC240 - at exit
+                raise SystemExit(f"driver: wrk exited {os.waitstatus_to_exitcode(status)}\n{tail}")
             return usage.ru_utime + usage.ru_stime
         await asyncio.sleep(0.1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Annotated
 
@@ -71,8 +72,14 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
                 f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it",
             )
         )
-        # this process's delivery events are chained even when no server runs
-        async with background_chainer(db, settings.audit_chain_interval):
+        # a worker's delivery events are chained even when no server runs; a relay writes
+        # no audit events, so it spends nothing on chaining (issue 14)
+        chaining = (
+            background_chainer(db, settings.audit_chain_interval)
+            if worker
+            else contextlib.nullcontext()
+        )
+        async with chaining:
             await runtime.wait()
             await runtime.stop()
     finally:

@@ -87,9 +87,10 @@ class Relay:
             rows = await DeliveryRepository(session).claim_outbox_peek()
         return rows
 
-    async def run_once(self) -> int:
-        """Publish one batch; returns how many rows were published."""
-        if not await self._pending():
+    async def run_once(self, *, peek: bool = True) -> int:
+        """Publish one batch; returns how many rows were published. `peek`: look first with
+        a plain read, so that an idle sweep takes no lock (a wake-up knows rows committed)."""
+        if peek and not await self._pending():
             return 0
         async with write_session(self.db) as session:
             rows = await DeliveryRepository(session).claim_outbox(self.batch_size)
@@ -156,10 +157,11 @@ class Relay:
         failing_since: float | None = None
         pause = 0.2
         log.info("outbox relay started (%s queue)", self.queue.name)
+        woken = False
         while not stop_event.is_set():
             self._wake.clear()  # before the batch: a commit heard during it is not lost
             try:
-                n = await self.run_once()
+                n = await self.run_once(peek=not woken)
                 failing_since, pause, self.last_error = None, 0.2, None
             except asyncio.CancelledError:
                 raise
@@ -176,8 +178,10 @@ class Relay:
                 pause = min(pause * 2, 5.0)
                 continue
             if n >= self.batch_size:
+                woken = True  # more rows are waiting
                 continue
             await _wait_any(stop_event, self._wake, self.idle_wait)
+            woken = self._wake.is_set()
         log.info("outbox relay stopped (%d published)", self.published)
 
 

@@ -250,9 +250,10 @@ class Harness:
             "gateway_host": "127.0.0.1",
             "gateway_port": self.gateway_port,
             "db": self.asyncpg_params(),
-            "wrk_threads": self.args.wrk_threads,
-            "rate": self.args.rate,
-            "rate_seconds": self.args.rate_seconds,
+            # (bench/faults.py builds its own arguments, without these)
+            "wrk_threads": getattr(self.args, "wrk_threads", 1),
+            "rate": getattr(self.args, "rate", 0),
+            "rate_seconds": getattr(self.args, "rate_seconds", 0),
         }
         receiver = {
             "gateway_url": self.config["gateway_url"],

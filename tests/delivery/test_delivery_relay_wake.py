@@ -36,9 +36,9 @@ class Recorder:
 
 
 def row(n: int):  # type: ignore[no-untyped-def]
-    return delivery_outbox_row(
-        f"d-{n}", f"p-{n}", "000.00.00.H41", "document", 0, datetime.now(UTC)
-    )
+    """An outbox row the relay always publishes (a notice's: no copy to look up)."""
+    at = datetime.now(UTC)
+    return delivery_outbox_row(f"n-{n}", f"p-{n}", "000.00.00.H41", "notice", 0, at)
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -63,7 +63,7 @@ async def test_a_commit_wakes_the_idle_relay(gateway_settings, backend):
             await session.commit()
         async with asyncio.timeout(5):
             await queue.arrived.wait()
-        assert queue.published == ["d-1"]
+        assert queue.published == ["n-1"]
     finally:
         stop.set()
         await task

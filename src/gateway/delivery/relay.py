@@ -124,11 +124,21 @@ class Relay:
                     row.published_at = now
                     continue
                 row.published_at = now
+            jobs = await self._with_work(session, jobs)
             if jobs:
                 await self.queue.publish(session, jobs)
         self.published += len(jobs)
-        self.queue.wake()
+        if jobs:
+            self.queue.wake()
         return len(rows)
+
+    async def _with_work(self, session, jobs: list[DeliveryJob]) -> list[DeliveryJob]:  # type: ignore[no-untyped-def]
+        """Queue only what needs work (issue 14): a job for a copy already in a poll-mode
+        inbox, or no longer pending, would be a no-op for the worker; its row is marked
+        published like the others. Notices always go."""
+        copies = [j.delivery_id for j in jobs if j.kind != "notice"]
+        keep = await DeliveryRepository(session).copies_needing_work(copies)
+        return [j for j in jobs if j.kind == "notice" or j.delivery_id in keep]
 
     @property
     def idle_wait(self) -> float:

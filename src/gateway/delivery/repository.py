@@ -158,6 +158,24 @@ class DeliveryRepository:
         ).first()
         return None if row is None else (row[0], row[1], bool(row[2]), row[3])
 
+    async def copies_needing_work(self, ids: Sequence[str]) -> set[str]:
+        """Of these copies, those a delivery job still has work for: pending, and either for a
+        push-mode recipient or not yet marked sent (gateway.delivery.service's first checks).
+        A poll copy marked sent at intake is already in its recipient's inbox."""
+        if not ids:
+            return set()
+        push = and_(Agency.delivery_mode == "push", func.coalesce(Agency.endpoint_url, "") != "")
+        rows = await self.session.scalars(
+            select(Delivery.id)
+            .outerjoin(Agency, Agency.code == Delivery.recipient_code)
+            .where(
+                Delivery.id.in_(list(ids)),
+                Delivery.state == "pending",
+                push | Delivery.sent_at.is_(None),
+            )
+        )
+        return set(rows.all())
+
     async def locked_with_health(self, delivery_id: str) -> tuple[Delivery | None, bool]:
         """The copy locked for recording a push result, and whether its recipient's endpoint is
         marked failing (gateway.outages.health) — one round trip for the usual healthy case."""

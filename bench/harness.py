@@ -1,8 +1,9 @@
 """The proof harness: the whole gateway as real processes against the real PostgreSQL and
-RabbitMQ, driven from a separate process, with its figures set against the bare bound.
+RabbitMQ, driven from a separate, cheap load generator, with its figures set against two bounds.
 
-    python bench/harness.py                 # full run (200 agencies, ~2 minutes of load)
-    python bench/harness.py --smoke         # CI: tiny, a few seconds; prints, never judges speed
+    python bench/harness.py                 # full run (200 agencies, a few minutes of load)
+    python bench/harness.py --smoke         # CI: tiny, about a minute; prints, never judges speed
+    python bench/harness.py --profile DIR   # also py-spy every gateway process (profile_top.py)
 
 What runs (all on 127.0.0.1, ports chosen free, everything removed afterwards):
 - a fresh PostgreSQL database (migrated with `gateway db upgrade`) and a unique RabbitMQ
@@ -11,14 +12,20 @@ What runs (all on 127.0.0.1, ports chosen free, everything removed afterwards):
 - bench/receiver.py: the push endpoint of every push-mode agency (half of them; the other half
   poll), checking HMACs, de-duplicating by delivery id, sending statuses back for a share of
   the documents;
-- bench/load_driver.py: the agencies' systems — signed packages (RSA-2048/SHA-256), 1–5
-  recipients, 10% urgent; poll-mode agencies fetch and acknowledge from their inbox.
+- bench/lean_driver.py: the agencies' systems — signed ~16 KB packages (RSA-2048/SHA-256),
+  1–5 recipients; sustained intake through Debian's `wrk` (bench/wrk_intake.lua), a fixed-rate
+  open loop and the poll-mode agencies' inbox → fetch → ack over a raw keep-alive client
+  (bench/lean_http.py).
 
-Phases: (1) the bare bound: parse + validate + verify of the ~16 KB packages in a tight loop
-in ONE process (before the gateway starts, on a quiet box); (2) sustained intake of ~16 KB
-signed packages, closed loop; (3) the mix (10 KB / 200 KB / 5 MB) open loop at half the
-sustained rate: end-to-end latency from the POST to the push arriving or the poll fetching;
-(4) one 25 MB package: each process's peak extra memory as a multiple of its size.
+Phases: (1) the two bounds, each in ONE process before the gateway starts: the gateway's own
+pipeline (validate + verify + re-read, as intake calls it) and the raw primitives (one
+hardened parse, XSD, C14N + SHA-256, one RSA verify with `cryptography`); (2) sustained intake,
+closed loop, then until every copy is done (pushed 2xx, or fetched and acknowledged): intake
+rate, end-to-end rate, CPU per package per process group; (3) a fixed offered rate (125/s):
+intake → delivered latency from the database; (4) one 25 MB package: each process's peak extra
+memory as a multiple of its size. CPU per package per process (server, relay, worker,
+PostgreSQL backends of this run's database, RabbitMQ, driver incl. wrk, receiver) is printed
+for every run, `--smoke` included.
 
 Exit status: non-zero only when something crashed (a process died, a phase raised) — never
 for slowness; figures are printed, not asserted.

@@ -20,6 +20,8 @@ WORKDIR /src
 # here, so nothing needs writing at run time.
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY schemas ./schemas
+COPY migrations ./migrations
 RUN pip install --no-cache-dir . \
     && python -c "import gateway, lxml.etree, asyncpg, cryptography"
 

@@ -4,17 +4,28 @@ each copy with its own DocumentId, against a fresh database.
     python bench/bench_intake.py --backend sqlite -n 300 --concurrency 1
     python bench/bench_intake.py --backend postgres -n 300 --concurrency 8 \
         --postgres-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    python bench/bench_intake.py --backend postgres -n 300 --concurrency 8 --signed
+
+`--signed`: ~16 KiB packages signed RSA-2048/SHA-256 by the test PKI (tests/trust/pki.py,
+trusted through GATEWAY_TRUST_BUNDLE), each to 1–5 of 10 poll-mode agencies — the shape of
+issue 14's targets.
 
 The app runs in-process behind httpx's ASGI transport (no sockets), so the figure is the
 service itself: validation, auth, routing, the one-transaction store (package + delivery +
-outbox + audit), and the commit. Each intake is durable when its 202 is returned.
+outbox + audit), and the commit, plus the in-process relay and worker of the embedded queue.
+Each intake is durable when its 202 is returned. The CPU line is the process's user + system
+time over the timed phase divided by the packages (it includes the httpx client in the same
+process; the database server's CPU is not in it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
+import resource
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -29,6 +40,42 @@ from gateway.settings import Settings
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "samples" / "edoc_new.edxml"
 DOCUMENT_ID = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT".encode()
 A80, H17 = "000.00.00.A80", "28.22.H17"
+RECIPIENTS = [f"28.22.H{n:02d}" for n in range(10, 20)]  # --signed: 10 poll-mode agencies
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def signed_packages(count: int, workdir: Path) -> list[bytes]:
+    """~16 KiB packages from A80 to 1-5 of RECIPIENTS, signed by the test PKI; writes the
+    PKI's bundle to workdir/bundle.pem for the gateway to trust."""
+    sys.path.insert(0, str(SAMPLE.parents[2] / "trust"))
+    from pki import agency_sign, build_pki, strip_signatures
+
+    from gateway.edxml import build_package, parse_package
+    from gateway.edxml.models import Organization
+
+    pki = build_pki()
+    (workdir / "bundle.pem").write_bytes(pki.bundle_pem())
+    template = parse_package(SAMPLE.read_bytes())
+    rnd = random.Random(14)
+    out = []
+    for n in range(count):
+        package = template.model_copy(deep=True)
+        header = package.header
+        header.recipients = [
+            Organization(organ_id=code, organ_name=f"Cơ quan {code}")
+            for code in rnd.sample(RECIPIENTS, rnd.randint(1, 5))
+        ]
+        header.document_id = f"{A80},2026/11/21,{n}/BENCH"
+        package.attachments[0].data = b"%PDF-1.4\n" + rnd.randbytes(10_000) + b"\n%%EOF\n"
+        package.attachments[0].attachment_name = f"vanban-{n}.pdf"
+        out.append(
+            agency_sign(strip_signatures(build_package(package)), pki.agency_key, [pki.agency])
+        )
+    return out
 
 
 async def admin_sql(url: str, sql: str) -> None:
@@ -46,16 +93,24 @@ async def admin_sql(url: str, sql: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    raw = SAMPLE.read_bytes()
-    assert raw.count(DOCUMENT_ID) == 1
-    packages = [
-        raw.replace(DOCUMENT_ID, f"{A80},2026/11/21,{n}/BENCH".encode())
-        for n in range(args.n + args.warmup)
-    ]
     tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
+    extra: dict[str, object] = {}
+    if args.signed:
+        packages = signed_packages(args.n + args.warmup, Path(tmp.name))
+        extra["trust_bundle"] = Path(tmp.name) / "bundle.pem"
+        recipients = RECIPIENTS
+    else:
+        raw = SAMPLE.read_bytes()
+        assert raw.count(DOCUMENT_ID) == 1
+        packages = [
+            raw.replace(DOCUMENT_ID, f"{A80},2026/11/21,{n}/BENCH".encode())
+            for n in range(args.n + args.warmup)
+        ]
+        recipients = [H17]
+    size = sum(map(len, packages)) / len(packages)
     dbname = None
     if args.backend == "sqlite":
-        settings = Settings(data_dir=Path(tmp.name))
+        settings = Settings(data_dir=Path(tmp.name), **extra)
     else:
         from sqlalchemy.engine import make_url
 
@@ -63,14 +118,16 @@ async def run(args: argparse.Namespace) -> None:
         await admin_sql(args.postgres_url, f'CREATE DATABASE "{dbname}"')
         url = make_url(args.postgres_url).set(database=dbname)
         settings = Settings(
-            data_dir=Path(tmp.name), database_url=url.render_as_string(hide_password=False)
+            data_dir=Path(tmp.name),
+            database_url=url.render_as_string(hide_password=False),
+            **extra,
         )
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
             async with app.state.db.sessionmaker() as session:
                 service = RegistryService(session, "bench")
-                for code in (A80, H17):
+                for code in (A80, *recipients):
                     from gateway.registry.schemas import AgencyIn, SystemIn
 
                     await service.create_agency(AgencyIn(code=code, name=f"Bench {code}"))
@@ -98,16 +155,17 @@ async def run(args: argparse.Namespace) -> None:
                     async with sem:
                         await post(body, True)
 
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), cpu_seconds()
                 await asyncio.gather(*(worker(b) for b in todo))
-                elapsed = time.perf_counter() - start
+                elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         lat = sorted(latencies)
         p95 = lat[int(len(lat) * 0.95) - 1]
         print(
-            f"{args.backend}: {len(todo)} packages of {len(raw) / 1024:.0f} KiB, "
-            f"concurrency {args.concurrency}: {len(todo) / elapsed:.1f} packages/s "
-            f"({elapsed:.2f} s); latency median {statistics.median(lat) * 1000:.1f} ms, "
-            f"p95 {p95 * 1000:.1f} ms"
+            f"{args.backend}: {len(todo)} {'signed ' if args.signed else ''}packages of "
+            f"{size / 1024:.0f} KiB, concurrency {args.concurrency}: "
+            f"{len(todo) / elapsed:.1f} packages/s ({elapsed:.2f} s); "
+            f"latency median {statistics.median(lat) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; "
+            f"CPU {cpu / len(todo) * 1000:.1f} ms per package (this process, {args.loop})"
         )
     finally:
         if dbname:
@@ -122,11 +180,26 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument(
+        "--signed", action="store_true", help="~16 KiB signed packages to 1-5 recipients"
+    )
+    parser.add_argument(
         "--postgres-url",
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
         help="an existing database to connect to for CREATE/DROP DATABASE",
     )
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="the event loop (uvloop: what `gateway serve` runs on where it is installed)",
+    )
+    args = parser.parse_args()
+    if args.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(run(args))
+    else:
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from conftest import postgres_admin, postgres_url
-from gateway.db import Database, alembic_config, load_models
+from gateway.all_models import load_models
+from gateway.db import Database, alembic_config
 from gateway.settings import Settings
 
 

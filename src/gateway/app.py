@@ -14,19 +14,22 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, body_policy, errors, input_policy, trust_routes
+from . import __version__, body_policy, error_handlers, input_policy
 from .audit.chainer import background_chainer
+from .auth.cache import PrincipalCache
 from .axis import routes as axis_routes
 from .axis.connector import run_connector
 from .db import Database, utcnow
 from .delivery import routes as delivery_routes
 from .delivery.runtime import start_delivery
-from .ops import account_routes, api_docs, observe
-from .ops.dashboard.routes import install as install_dashboard
-from .ops.health import router as health_router
-from .ops.logging import RequestContextMiddleware
-from .ops.metrics import GatewayMetrics, MetricsMiddleware
-from .ops.metrics import router as metrics_router
+from .observability import observe
+from .observability.health import router as health_router
+from .observability.logging import RequestContextMiddleware
+from .observability.metrics import MetricsMiddleware
+from .ops import account_routes, api_docs
+from .ops.dashboard.mount import install as install_dashboard
+from .ops.metrics_scrape import deployment_metrics
+from .ops.metrics_scrape import router as metrics_router
 from .ops.period_report_io import router as period_report_router
 from .ops.report_routes import router as report_router
 from .outages.admin_routes import router as outage_admin_router
@@ -38,7 +41,8 @@ from .registry.routes import admin as admin_router
 from .registry.routes import directory as directory_router
 from .registry.service import RegistryService
 from .settings import Settings
-from .trust_runtime import build_trust
+from .trust import routes as trust_routes
+from .trust.runtime import build_trust
 from .workdays.routes import router as calendar_router
 from .workdays.runtime import calendar_refresher, load_app_calendar
 
@@ -83,6 +87,11 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
             if settings.auto_migrate:
                 await db.migrate()
             app.state.db = db
+            app.state.principals = PrincipalCache(  # resolved API keys (gateway.auth.cache)
+                db.engine,
+                ttl=settings.auth_cache_seconds,
+                check_every=settings.auth_cache_check_seconds,
+            )
             app.state.trust.attach(db)  # signer = sender: the registry's signing identities
             if settings.bootstrap_admin_key:
                 await bootstrap_admin(db, settings.bootstrap_admin_key.get_secret_value())
@@ -121,7 +130,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
     app.state.trust = build_trust(settings)
     app.state.signature_check = signature_check or app.state.trust.check
     app.state.clock = utcnow  # tests may replace it to pin "now"
-    errors.install(app)
+    error_handlers.install(app)
     body_policy.install(  # authenticate, then cap and time the body, per route
         app,
         json_limit=settings.max_json_body_bytes,
@@ -129,7 +138,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
         timeout=settings.body_timeout_seconds,
     )
     # gateway.ops: Prometheus counters per app, and the request id in every log line
-    app.state.metrics = GatewayMetrics()
+    app.state.metrics = deployment_metrics()
     app.add_middleware(input_policy.InputPolicyMiddleware)  # NUL or `..` in the URL or headers: 400
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestContextMiddleware)  # outermost: ids even for refused requests

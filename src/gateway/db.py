@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from .edxml.timefmt import VIETNAM
 from .settings import Settings
+from .shipped import shipped
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -46,22 +47,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def load_models() -> MetaData:
-    """Import every capability's tables so `Base.metadata` is complete (migrations, tests)."""
-    from .archive import models as _archive  # noqa: F401
-    from .audit import models as _audit  # noqa: F401
-    from .auth import models as _auth  # noqa: F401
-    from .axis import models as _axis  # noqa: F401
-    from .delivery import models as _delivery  # noqa: F401
-    from .ops import models as _ops  # noqa: F401
-    from .outages import models as _outages  # noqa: F401
-    from .packages import models as _packages  # noqa: F401
-    from .registry import models as _registry  # noqa: F401
-    from .workdays import models as _workdays  # noqa: F401
-
-    return Base.metadata
 
 
 def utcnow() -> datetime:
@@ -98,8 +83,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-
-
 def show_time(value: datetime) -> str:
     """How the API shows a stored UTC moment: ISO 8601 in Vietnam time, with its offset."""
     return value.astimezone(VIETNAM).isoformat()
@@ -125,7 +108,19 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(url, echo=settings.db_echo, pool_pre_ping=True)
+    # No pre-ping (a round trip on every checkout): connections are recycled by age, and a
+    # connection found dead mid-request makes SQLAlchemy invalidate the whole pool (every
+    # older connection is replaced on its next checkout) while that one request is answered
+    # 503 with Retry-After (gateway.errors.is_unavailable) — nothing of it was committed.
+    return create_async_engine(
+        url,
+        echo=settings.db_echo,
+        pool_size=settings.effective_db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        pool_recycle=settings.db_pool_recycle_seconds,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_use_lifo=True,  # idle extras time out at the back; hot connections stay warm
+    )
 
 
 def create_private(path: Path) -> None:
@@ -199,7 +194,6 @@ class Database:
         await self.engine.dispose()
 
 
-
 async def begin_write(session: AsyncSession) -> None:
     """Call before the first statement of a unit of work that will write (see Database)."""
     db: Database | None = session.info.get("db")
@@ -229,13 +223,12 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 # --------------------------------------------------------------------------- migrations
 
-MIGRATIONS = "gateway:migrations"
-
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    """Alembic configured in code: works from an installed wheel, no alembic.ini needed."""
+    """Alembic configured in code: works from an installed wheel, no alembic.ini needed; the
+    scripts are the top-level migrations/ folder, shipped in the wheel (gateway.shipped)."""
     cfg = Config()
-    cfg.set_main_option("script_location", MIGRATIONS)
+    cfg.set_main_option("script_location", str(shipped("migrations")))
     cfg.set_main_option("path_separator", "os")
     if connection is not None:
         cfg.attributes["connection"] = connection
@@ -261,31 +254,3 @@ def upgrade_blocking(settings: Settings, revision: str = "head") -> None:
             await db.dispose()
 
     asyncio.run(run())
-
-
-T = TypeVar("T")
-
-
-def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """For CLI commands: migrate (if enabled), run `work` in one transaction, commit, then
-    chain the audit events it wrote (no server's chainer may be running)."""
-    from .audit.service import chain_all  # the audit log is built on this module
-
-    async def main() -> T:
-        db = Database(settings)
-        try:
-            if settings.auto_migrate:
-                await db.migrate()
-            async with db.sessionmaker() as session:
-                try:
-                    result = await work(session)
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-            await chain_all(db)
-            return result
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())

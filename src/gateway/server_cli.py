@@ -43,12 +43,13 @@ def serve_command(
 
     from .cli_problems import debugging
     from .listen import listening_socket
-    from .ops.logging import configure_logging
+    from .observability.logging import configure_logging
     from .startup_failure import ExplainStartupFailure
 
     settings = get_settings()
     # one log handler for everything: GATEWAY_LOG_FORMAT=json gives JSON lines with request_id
-    # (gateway.ops.logging); its gateway.http line per request replaces uvicorn's access log
+    # (gateway.observability.logging); its gateway.http line per request replaces uvicorn's
+    # access log
     configure_logging(settings.log_format, log_level)
     url = settings.effective_database_url
     if workers > 1 and url.startswith("sqlite"):
@@ -77,6 +78,8 @@ def serve_command(
             err=True,
         )
         options = {"log_level": log_level, "log_config": None, "access_log": False}
+        # uvloop when importable, else asyncio's loop: the rule of gateway.event_loop.run
+        options["loop"] = "auto"
         options["proxy_headers"] = False
         if workers == 1:
             from .app import create_app
@@ -124,7 +127,7 @@ def _database_ready(settings: Settings) -> Settings:
 def asgi_app():
     """The app from the environment's settings: the factory each `--workers` process calls."""
     from .app import create_app
-    from .ops.logging import configure_logging
+    from .observability.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)

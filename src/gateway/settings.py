@@ -46,6 +46,36 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = 30_000
+    # PostgreSQL pool (gateway.db.create_engine): opening a connection costs milliseconds of
+    # CPU on both sides, so the pool holds what the process uses at once and never has to
+    # open connections under load; connections are recycled instead of pinged on checkout
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="connections kept per process; default: db_requests_in_flight plus the "
+        "background tasks (relay, audit chainer, the in-process worker's worker_concurrency)",
+    )
+    db_requests_in_flight: int = Field(
+        default=32, ge=1, description="requests one server process serves at once (pool sizing)"
+    )
+    db_pool_overflow: int = Field(default=8, ge=0, description="extra connections for bursts")
+    db_pool_recycle_seconds: float = Field(
+        default=1800, gt=0, description="replace a connection this old (instead of pre-ping)"
+    )
+    db_pool_timeout_seconds: float = Field(default=30, gt=0)
+    # --- API-key authentication cache (gateway.auth.cache) ----------------------------------
+    auth_cache_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="how long a resolved API key is reused without reading the database "
+        "(0: never cached); revocations end it sooner, see auth_cache_check_seconds",
+    )
+    auth_cache_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="how often a process reads the credentials' generation counter: a key "
+        "revoked or a system disabled by another process stops working within this time",
+    )
 
     # --- HTTP ------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -116,7 +146,7 @@ class Settings(BaseSettings):
     signature_policy: Literal["warn", "require"] | None = Field(
         default=None,
         description="Unset: `require` for documents in production (status packages `warn`), "
-        "`warn` in development (gateway.trust_runtime.policy_from).",
+        "`warn` in development (gateway.trust.runtime.policy_from).",
     )
     signature_policy_overrides: dict[str, Literal["warn", "require"]] = Field(
         default_factory=dict,
@@ -301,6 +331,13 @@ class Settings(BaseSettings):
     @property
     def embedded_queue(self) -> bool:
         return not self.broker_url
+
+    @property
+    def effective_db_pool_size(self) -> int:
+        if self.db_pool_size is not None:
+            return self.db_pool_size
+        background = 2 + (self.worker_concurrency if self.run_worker_in_process else 0)
+        return self.db_requests_in_flight + background
 
     @property
     def run_worker_in_process(self) -> bool:

@@ -193,7 +193,15 @@ def test_context_leaves_out(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["pyproject.toml", "README.md", "src/gateway/__init__.py", "src/gateway/cli.py"]
+    "path",
+    [
+        "pyproject.toml",
+        "README.md",
+        "src/gateway/__init__.py",
+        "src/gateway/cli.py",
+        "schemas/document.xsd",
+        "migrations/env.py",
+    ],
 )
 def test_context_keeps_what_the_build_needs(path: str) -> None:
     assert not ignored(path)
@@ -202,7 +210,8 @@ def test_context_keeps_what_the_build_needs(path: str) -> None:
 def test_context_keeps_the_package_data() -> None:
     package_files = [
         p.relative_to(ROOT).as_posix()
-        for p in (ROOT / "src").rglob("*")
+        for folder in ("src", "schemas", "migrations")
+        for p in (ROOT / folder).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     ]
     assert package_files

@@ -1,4 +1,4 @@
-"""The edXML XSDs (src/gateway/schemas) against the official SDK samples and known variants.
+"""The edXML XSDs (schemas/) against the official SDK samples and known variants.
 
 Uses lxml directly (no `gateway` import) so it runs while the parser is still being written.
 Like the parser, it replaces each ContentTransferEncoded payload with a short marker before
@@ -18,7 +18,7 @@ from lxml import etree
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT / "src" / "gateway" / "schemas"
+SCHEMAS = ROOT / "schemas"
 SAMPLES = ROOT / "tests" / "data" / "samples"
 
 DOCUMENT_SAMPLES = sorted(p.name for p in SAMPLES.glob("edoc_*.edxml"))

@@ -11,7 +11,7 @@ import logging
 from asgi_probe import call
 
 from gateway.csv_out import safe_cell
-from gateway.ops.logging import configure_logging
+from gateway.observability.logging import configure_logging
 
 H41 = "000.00.00.H41"
 SUB = "000.01.00.H41"

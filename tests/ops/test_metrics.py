@@ -201,8 +201,8 @@ def test_stand_alone_worker_serves_its_counters():
 
     import httpx
 
-    from gateway.ops import observe
-    from gateway.ops.metrics import serve_worker_metrics
+    from gateway.observability import observe
+    from gateway.observability.metrics import serve_worker_metrics
 
     class FakeDb:  # any object a worker's handler knows as its database
         pass

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 
 import pytest
 from lxml import etree
+from sqlalchemy import text
 
 from conftest import SAMPLE_DOCUMENT_ID, rewrite, sample_bytes
 from gateway.edxml import validate_package
+from gateway.packages import intake_store
 from gateway.packages.repository import PackageRepository
 
 A80, H17 = "000.00.00.A80", "28.22.H17"
@@ -94,9 +97,41 @@ async def test_one_transaction_writes_everything(gw, pair):
     assert r.status_code == 202
     assert await gw.count("packages") == 1
     assert await gw.count("deliveries") == 1
-    assert await gw.count("outbox") == 1
+    # a poll copy is in its recipient's inbox at once: no job for relay and worker (issue 14)
+    assert await gw.count("outbox") == 0
     events_before = await gw.count("audit_events")
     assert events_before >= 1
+
+
+async def test_only_push_copies_are_queued(gw, pair):
+    await gw.add_agency(
+        "000.00.02.H98", delivery_mode="push", endpoint_url="https://qlvb.example/push"
+    )
+    raw = rewrite(
+        sample_bytes("edoc_new.edxml"),
+        "<edXML:OrganId>28.22.H17</edXML:OrganId>",
+        "<edXML:OrganId>000.00.02.H98</edXML:OrganId>",
+    )
+    r = await gw.post_package(raw, pair[A80])
+    assert r.status_code == 202, r.text
+    sent = {d["recipient"]: d["delivery_id"] for d in r.json()["deliveries"]}
+    assert set(sent) == {"000.00.02.H98"}
+    async with gw.db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT topic, payload FROM outbox"))).all()
+        priority = (await conn.execute(text("SELECT priority FROM packages"))).scalar_one()
+    assert [(t, json.loads(p) if isinstance(p, str) else p) for t, p in rows] == [
+        (
+            "delivery.ready",
+            {
+                "delivery_id": sent["000.00.02.H98"],
+                "package_id": r.json()["package_id"],
+                "recipient": "000.00.02.H98",
+                "kind": "document",
+                "priority": priority or 0,
+                "request_id": r.headers["X-Request-Id"],
+            },
+        )
+    ]
 
 
 async def test_idempotent_resubmission(gw, pair):
@@ -110,7 +145,7 @@ async def test_idempotent_resubmission(gw, pair):
     assert a["deliveries"] == b["deliveries"]
     assert await gw.count("packages") == 1
     assert await gw.count("deliveries") == 1
-    assert await gw.count("outbox") == 1
+    assert await gw.count("outbox") == 0
     # same (From, DocumentId, BussinessDocType) with other bytes: still the first result
     changed = rewrite(
         raw, "<edXML:Priority>0</edXML:Priority>", "<edXML:Priority>1</edXML:Priority>"
@@ -139,10 +174,10 @@ async def test_crash_after_first_insert_leaves_nothing(gw, pair, monkeypatch):
     tables = ("packages", "deliveries", "outbox", "business_statuses", "audit_events")
     before = {t: await gw.count(t) for t in tables}
 
-    async def boom(self, deliveries):
+    async def boom(session, rows):
         raise RuntimeError("simulated crash after the package insert")
 
-    monkeypatch.setattr(PackageRepository, "add_deliveries", boom)
+    monkeypatch.setattr(intake_store, "insert_rows", boom)
     r = await gw.post_package(sample_bytes("edoc_new.edxml"), pair[A80])
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "INTERNAL_ERROR"

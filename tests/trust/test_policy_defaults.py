@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.settings import Settings
 from gateway.trust import PolicyMode
-from gateway.trust_runtime import policy_from
+from gateway.trust.runtime import policy_from
 
 PROD = {
     "environment": "production",

@@ -64,7 +64,7 @@ async def export_bundle(
     console: Console | None = None,
 ) -> tuple[Path, str, int, list[str]]:
     """Write, verify and record a bundle. Returns (path, sha256, documents, skipped-pruned)."""
-    from ..trust_runtime import load_signer
+    from ..trust.runtime import load_signer
 
     output = Path(output)
     if output.exists():

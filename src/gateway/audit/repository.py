@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, text, update
+from sqlalchemy import Row, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import AuditEvent
@@ -21,6 +21,10 @@ class AuditRepository:
     async def add(self, event: AuditEvent) -> None:
         self.session.add(event)
         await self.session.flush()
+
+    async def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """One multi-row INSERT (each event its own seq from the database; chain fields NULL)."""
+        await self.session.execute(insert(AuditEvent.__table__), rows)
 
     # the chainer -----------------------------------------------------------------------
     async def try_lock_chain(self, *, wait: bool = False) -> bool:

@@ -97,6 +97,35 @@ class AuditLog:
         await self.repo.add(event)
         return event
 
+    async def append_many(self, events: Sequence[AuditEntry]) -> None:
+        """Several events of one unit of work in one INSERT (the hot paths: intake); the same
+        content rules as `append`; the chainer links them like any other."""
+        if not events:
+            return
+        await self.repo.add_many(
+            [
+                {
+                    "at": (e.at or utcnow()).astimezone(UTC),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "data": _normalise(e.data or {}),
+                }
+                for e in events
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event for `AuditLog.append_many`."""
+
+    action: str
+    actor: str
+    subject: str | None = None
+    data: dict[str, Any] | None = None
+    at: datetime | None = None
+
 
 async def chain_pending(
     session: AsyncSession,

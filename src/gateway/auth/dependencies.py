@@ -11,7 +11,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from ..body_policy import authenticates, once_per_request
 from ..errors import Forbidden, Unauthenticated
 from ..settings import Settings
-from .service import AuthService, Principal, peer_is_trusted
+from .cache import PrincipalCache
+from .service import AuthService, Principal, hash_api_key, peer_is_trusted
 
 _bearer = HTTPBearer(auto_error=False, description="Khóa API: `Authorization: Bearer gw_…`")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Khóa API (thay thế)")
@@ -41,13 +42,23 @@ async def principal_for_request(request: Request) -> Principal:
             )
     if not key and not identity:
         raise Unauthenticated()
-    # a short read-only session of its own: the request's unit of work (and, on SQLite, the
-    # write lock) starts only when the endpoint needs it, after e.g. validating the package
-    async with request.app.state.db.read_session() as session:
-        service = AuthService(session)
-        if key:
-            return await service.principal_for_key(key.strip())
-        return await service.principal_for_certificate(identity or "")
+    key = key.strip() if key else None
+
+    async def load() -> Principal:
+        # a short read-only session of its own: the request's unit of work (and, on SQLite,
+        # the write lock) starts only when the endpoint needs it, after e.g. validating
+        async with request.app.state.db.read_session() as session:
+            service = AuthService(session)
+            if key:
+                return await service.principal_for_key(key)
+            return await service.principal_for_certificate(identity or "")
+
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if cache is None:
+        return await load()
+    # the key's hash (what is stored) or the certificate identity as forwarded
+    credential = "key:" + hash_api_key(key) if key else "cert:" + (identity or "")
+    return await cache.principal(credential, load)
 
 
 @authenticates(principal_for_request)

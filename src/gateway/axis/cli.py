@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit.chainer import background_chainer
 from ..audit.service import chain_all
 from ..cli_lang import language, say
-from ..db import Database, run_in_session
+from ..cli_session import run_in_session
+from ..db import Database
 from ..errors import GatewayError
 from ..settings import Settings, get_settings
 
@@ -190,7 +191,7 @@ def sync_command(
 
 def connector_command() -> None:
     """Run the national connector alone: forward upward, poll downward, sync the registry."""
-    from ..trust_runtime import build_trust
+    from ..trust.runtime import build_trust
     from .client import VxpClientError
     from .connector import AxisContext, Connector, upstream_client
     from .routing import UpstreamRouting

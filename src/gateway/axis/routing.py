@@ -91,9 +91,8 @@ class UpstreamRouting:
             # the national axis sent us this copy for our agencies; other codes are its business
             known = await registry.agencies.existing_codes(codes)
             codes = [c for c in codes if c in known] or codes
-        routes = await registry.resolve(codes)
-        finals = await registry.agencies.get_many(r.final for r in routes)
-        remote = {c for c, a in finals.items() if a.delivery_mode == UPSTREAM_MODE}
+        routes = await registry.resolve(codes)  # carries the final agencies' rows
+        remote = {r.final for r in routes if r.agency and r.agency.delivery_mode == UPSTREAM_MODE}
         if self.is_inbound:
             kept = [r for r in routes if r.final not in remote]
             if not kept:

@@ -12,7 +12,8 @@ from rich.console import Console
 from .. import event_loop
 from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
-from ..db import Database, run_in_session, show_time
+from ..cli_session import run_in_session
+from ..db import Database, show_time
 from ..errors import GatewayError
 from ..settings import get_settings
 
@@ -34,7 +35,7 @@ def _actor() -> str:
 
 
 def _logging(level: str) -> None:
-    from ..ops.logging import configure_logging
+    from ..observability.logging import configure_logging
 
     # GATEWAY_LOG_FORMAT=json: JSON lines; the request id of each package's intake is on the
     # relay's and worker's lines (gateway.ops.logging)
@@ -57,7 +58,7 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
         await db.dispose()
         raise
     if worker and settings.worker_metrics_port:  # this worker's counters (gateway.ops.metrics)
-        from ..ops.metrics import serve_worker_metrics
+        from ..observability.metrics import serve_worker_metrics
 
         serve_worker_metrics(db, settings.host, settings.worker_metrics_port)
     runtime = DeliveryRuntime(settings, db, relay=relay, worker=worker, concurrency=concurrency)

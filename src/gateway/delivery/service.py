@@ -41,8 +41,8 @@ from ..audit.service import AuditLog
 from ..db import Database, utcnow
 from ..edxml import relay_bytes
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..ops.logging import request_id_var
-from ..ops.observe import observer_for
+from ..observability.logging import request_id_var
+from ..observability.observe import observer_for
 from ..outages.health import HealthLog
 from ..outages.service import close_on_recovery
 from ..packages.arrival import mark_entered

@@ -1,19 +1,18 @@
-"""Structure checks against the XSDs in `gateway/schemas/`, compiled once per process."""
+"""Structure checks against the XSDs in `schemas/` (gateway.shipped), compiled once per process."""
 
 from __future__ import annotations
 
 import re
 import threading
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
+from ..shipped import shipped
 from .codes import FindingCode as C
 from .errors import Finding, error
 from .reader import ElementPaths
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 _SCHEMA_FILES = {"document": "document.xsd", "status": "status.xsd"}
 _NAMESPACE_IN_MESSAGE = re.compile(r"\{[^}]*\}")
 # libxml2 validation contexts are per call, but compiling is not thread-safe
@@ -23,7 +22,7 @@ _compile_lock = threading.Lock()
 @cache
 def compiled(kind: str) -> etree.XMLSchema:
     with _compile_lock:
-        path = SCHEMA_DIR / _SCHEMA_FILES[kind]
+        path = shipped("schemas") / _SCHEMA_FILES[kind]
         return etree.XMLSchema(etree.parse(str(path)))
 
 

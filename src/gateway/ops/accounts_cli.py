@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
-from ..db import run_in_session, show_time
+from ..cli_session import run_in_session
+from ..db import show_time
 from ..errors import GatewayError
 from ..registry.cli import _actor, operators_app
 from ..settings import get_settings

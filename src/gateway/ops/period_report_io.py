@@ -13,7 +13,8 @@ import typer
 from fastapi import APIRouter, Query, Request, Response
 
 from ..auth.dependencies import CurrentOperator
-from ..db import run_in_session, utcnow
+from ..cli_session import run_in_session
+from ..db import utcnow
 from ..errors import Forbidden, Unauthenticated, ValidationFailed, responses
 from ..settings import get_settings
 from .period_report import BadPeriod, PeriodReport, parse_period, period_report

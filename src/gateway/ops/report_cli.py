@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from ..cli_lang import say
-from ..db import run_in_session, utcnow
+from ..cli_session import run_in_session
+from ..db import utcnow
 from ..outages.report import BadPeriod, check_period, outage_report
 from ..settings import get_settings
 from .period_report_io import period_command

@@ -97,7 +97,8 @@ class Package(Base):
     legal_received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # documents: Bussiness/Paper (1: a paper copy is sent as well); None: not given / older rows
     paper: Mapped[int | None] = mapped_column(Integer)
-    # the X-Request-Id of the intake request, logged by the relay and worker (gateway.ops.logging)
+    # the X-Request-Id of the intake request, logged by the relay and worker
+    # (gateway.observability.logging)
     request_id: Mapped[str | None] = mapped_column(String(64))
 
 

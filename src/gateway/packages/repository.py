@@ -9,31 +9,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from ..delivery.models import OutboxMessage
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 
 
 class PackageRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
-
-    # --- writes --------------------------------------------------------------------------
-    async def add_package(self, package: Package) -> None:
-        self.session.add(package)
-        await self.session.flush()
-
-    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        self.session.add_all(deliveries)
-
-    async def add_outbox(self, messages: Sequence[OutboxMessage]) -> None:
-        self.session.add_all(messages)
-
-    async def add_linked(self, rows: Sequence[BusinessStatus | DocumentReference]) -> None:
-        """Business statuses / document references of a new package."""
-        self.session.add_all(rows)
-
-    async def flush(self) -> None:
-        await self.session.flush()
 
     # --- reads ---------------------------------------------------------------------------
     async def get(self, package_id: str, *, with_raw: bool = False) -> Package | None:

@@ -1,19 +1,22 @@
 """Rules of intake, delivery and timelines. Never commits: the request owns the transaction.
 
-Intake of one package, in order:
+Intake of one package (`PackageService.intake`), in order:
 
-1. validate (gateway.edxml) — 400 MALFORMED_XML when the bytes are not well-formed XML,
+1. `_validated` (gateway.edxml) — 400 MALFORMED_XML when the bytes are not well-formed XML,
    413 when too large, 422 VALIDATION_FAILED with every finding otherwise;
-2. authorise — the calling system must be bound to the package's From OrganId (403);
-3. verify — **the signature seam**: `SignatureCheck` may reject (raise a GatewayError, 4xx)
-   or return a signature class stored in `packages.signature_class` (None until
-   gateway.trust plugs in);
-4. idempotency — the same (From, DocumentId, BussinessDocType) (status: From, ResponseFor
-   DocumentId, StatusCode, Timestamp) returns the first answer;
-5. route — every recipient must be in the registry (422 RECIPIENT_UNKNOWN listing all unknown
-   codes); an inactive agency is replaced by its successor (chain followed, cycles refused);
-6. store, in the caller's single transaction: the package (raw bytes untouched), one delivery
-   and one outbox row per recipient, document references / business status, audit events.
+2. `_authorise` — the calling system must be bound to the package's From OrganId (403);
+3. the signature seam — `SignatureCheck` may reject (raise a GatewayError, 4xx) or return a
+   signature class stored in `packages.signature_class` (None until gateway.trust plugs in);
+4. idempotency (`_identity`) — the same (From, DocumentId, BussinessDocType) (status: From,
+   ResponseFor DocumentId, StatusCode, Timestamp) returns the first answer;
+5. `_plan` — every recipient must be in the registry (422 RECIPIENT_UNKNOWN listing all
+   unknown codes); an inactive agency is replaced by its successor (chain followed, cycles
+   refused); one registry lookup also says how each recipient takes its copies;
+6. store, in the caller's single transaction, a statement per table (gateway.packages.
+   intake_store): the package (raw bytes untouched; `ON CONFLICT` answers a concurrent
+   duplicate), one delivery per recipient, an outbox row only for the copies a transport
+   carries (push; a poll copy is in the inbox at once, upstream ones go through gateway.axis),
+   document references / business status, and the audit events (`_audit`, one INSERT).
 """
 
 from __future__ import annotations
@@ -22,21 +25,19 @@ import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
 import anyio.to_thread
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..audit.service import AuditLog
+from ..audit.service import AuditEntry, AuditLog
 from ..auth.service import Principal
 from ..calendar import OfficeCalendar
 from ..db import begin_write, new_id, utcnow
-from ..delivery.models import OutboxMessage
-from ..delivery.notices import hold_push_copies, queue_ack_notice
+from ..delivery.notices import queue_ack_notice
 from ..edxml import (
     BusinessDocType,
     DocumentPackage,
@@ -59,8 +60,9 @@ from ..errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from ..ops.logging import current_request_id
+from ..observability.logging import current_request_id
 from ..registry.service import RegistryService, Route
+from . import intake_store
 from .arrival import EnteredVia, mark_entered
 from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
@@ -82,6 +84,7 @@ from .schemas import (
 from .status_rules import StatusDecision, StatusRules
 
 # -------------------------------------------------------------------- signature seam
+
 
 @dataclass(frozen=True)
 class SignatureVerdict:
@@ -184,6 +187,46 @@ class Fetched:
     trace: str | None = None  # this hop, for the X-Gateway-Trace header (edxml.trace)
 
 
+def _identity(package: DocumentPackage | StatusPackage, sha: str) -> str:
+    """4. The idempotency key: documents by (From, DocumentId, BussinessDocType), statuses by
+    (From, ResponseFor/DocumentId, StatusCode, Timestamp)."""
+    if isinstance(package, StatusPackage):
+        rf = package.response_for
+        return idempotency_key(
+            "status", package.sender_id, rf.document_id, package.status_code, package.timestamp
+        )
+    return idempotency_key(
+        "document", package.sender_id, package.document_id or sha, int(package.business_type)
+    )
+
+
+def _replay(first: Any, sha: str) -> IntakeResult:
+    """The first submission's answer, for a duplicate (`first`: sha256, intake_result)."""
+    result = IntakeResult.model_validate(first.intake_result or {})
+    return result.model_copy(update={"duplicate": True, "same_content": first.sha256 == sha})
+
+
+def _pushed(route: Route) -> bool:
+    """A copy a push transport carries (the agency's endpoint); others wait in the inbox or go
+    upstream. (A push agency without an endpoint is polled, as the delivery handler does.)"""
+    agency = route.agency
+    return agency is not None and agency.delivery_mode == "push" and bool(agency.endpoint_url)
+
+
+@dataclass
+class _Plan:
+    """What intake decided before writing: the package row, where its copies go, links."""
+
+    row: Package
+    routes: list[Route]
+    remote: set[str]  # final codes reached through the national axis
+    now: datetime
+    legal: datetime
+    warnings: list[dict[str, Any]]
+    link: StatusDecision | None = None  # a status package: what it is about
+    originals: dict[str, Package | None] = field(default_factory=dict)  # revoke/update/replace
+
+
 class PackageService:
     def __init__(
         self,
@@ -209,20 +252,56 @@ class PackageService:
     # ========================================================================= intake
 
     async def intake(self, raw: bytes, principal: Principal) -> IntakeResult:
+        """Take one package in: the steps of the module docstring, in that order."""
+        package, warnings = await self._validated(raw, principal)
+        self._authorise(package, principal)
+        verdict = await self.signature_check(package, raw)  # gateway.packages.signatures
+        # the unit of work starts here, after the CPU-bound checks (SQLite: take the write turn)
+        await begin_write(self.session)
+        sha = hashlib.sha256(raw).hexdigest()
+        key = _identity(package, sha)
+        if (first := await intake_store.first_answer(self.session, key)) is not None:
+            return _replay(first, sha)
+        plan = await self._plan(package, key, warnings, principal)
+        row = self._package_row(plan, raw, sha, principal, verdict)
+        deliveries = self._deliveries(row, plan.routes, plan.remote)
+        result = self._answer(row, deliveries, plan, verdict)
+        linked, to_cancel = await self._linked_rows(package, row, plan, deliveries, result)
+        row.intake_result = result.model_dump(mode="json", by_alias=True)  # for duplicates
+        if not await intake_store.claim(self.session, row):
+            # a concurrent duplicate committed first: answer with its result
+            first = await intake_store.first_answer(self.session, key)
+            if first is None:
+                raise RuntimeError(f"package {key} neither inserted nor found")
+            return _replay(first, sha)
+        await self._store(row, deliveries, plan, linked, to_cancel)
+        await self._audit(row, deliveries, result, principal)
+        return result
+
+    # --- the steps of intake ---------------------------------------------------------------
+
+    async def _validated(
+        self, raw: bytes, principal: Principal
+    ) -> tuple[DocumentPackage | StatusPackage, list[dict[str, Any]]]:
+        """1. The package read and checked (400 MALFORMED_XML, 413, 422), and its warnings."""
         report = await anyio.to_thread.run_sync(partial(validate_package, raw, limits=self.limits))
-        if not report.ok or report.package is None:
-            findings = [f.as_dict() for f in report.findings]
-            codes = {f.code for f in report.errors}
-            if FindingCode.PACKAGE_TOO_LARGE in codes:
-                raise PayloadTooLarge(findings=findings)
-            if codes & _MALFORMED:
-                raise MalformedXml(findings=findings)
-            if FindingCode.DOCUMENT_EXCLUDED in codes and report.package is not None:
-                await refuse_excluded(
-                    self.session, report, raw, principal, self.clock(), self.limits.exclusions
-                )
-            raise ValidationFailed(findings=findings)
-        package = report.package
+        if report.ok and report.package is not None:
+            return report.package, [f.as_dict() for f in report.warnings]
+        findings = [f.as_dict() for f in report.findings]
+        codes = {f.code for f in report.errors}
+        if FindingCode.PACKAGE_TOO_LARGE in codes:
+            raise PayloadTooLarge(findings=findings)
+        if codes & _MALFORMED:
+            raise MalformedXml(findings=findings)
+        if FindingCode.DOCUMENT_EXCLUDED in codes and report.package is not None:
+            await refuse_excluded(
+                self.session, report, raw, principal, self.clock(), self.limits.exclusions
+            )
+        raise ValidationFailed(findings=findings)
+
+    @staticmethod
+    def _authorise(package: DocumentPackage | StatusPackage, principal: Principal) -> None:
+        """2. The calling system must be bound to the package's From OrganId (403)."""
         sender = package.sender_id
         if principal.kind != "system" or not principal.acts_for(sender):
             raise Forbidden(
@@ -231,33 +310,18 @@ class PackageService:
                 details={"from": sender, "allowed": sorted(principal.agencies)},
             )
 
-        # --- the signature step (gateway.packages.signatures) ---
-        verdict = await self.signature_check(package, raw)
-        signature_class = verdict.signature_class if verdict else None
-
-        # the unit of work starts here, after the CPU-bound checks (SQLite: take the write turn)
-        await begin_write(self.session)
-
-        sha = hashlib.sha256(raw).hexdigest()
-        if isinstance(package, StatusPackage):
-            rf = package.response_for
-            key = idempotency_key(
-                "status", sender, rf.document_id, package.status_code, package.timestamp
-            )
-        else:
-            key = idempotency_key(
-                "document", sender, package.document_id or sha, int(package.business_type)
-            )
-        if (first := await self.repo.by_idempotency_key(key)) is not None:
-            return self._replay(first, sha)
-
+    async def _plan(
+        self,
+        package: DocumentPackage | StatusPackage,
+        key: str,
+        warnings: list[dict[str, Any]],
+        principal: Principal,
+    ) -> _Plan:
+        """5. Where the copies go (one registry lookup) and what the package links to."""
         registry = RegistryService(self.session, principal.actor)
         now = self.clock()
-        legal = self.calendar.legal_receipt_time(now)
-        warnings = [f.as_dict() for f in report.warnings]
-
         if isinstance(package, StatusPackage):
-            row, targets = self._status_row(package, key)
+            row = self._status_row(package, key)
             if not package.response_for.organ_id:
                 raise ValidationFailed(
                     "Gói tin trạng thái thiếu ResponseFor/OrganId: không biết gửi cho ai",
@@ -266,33 +330,49 @@ class PackageService:
             routes, remote = await self._resolve(registry, [package.response_for.organ_id])
             # who may say what, and about which copy (gateway.packages.status_rules)
             link = await StatusRules(self.session).decide(package, routes[0])
-            warnings += link.warnings
-        else:
-            row, targets = self._document_row(package, key)
-            routes, remote = await self._resolve(registry, targets)
-            originals = await self._find_originals(package)
+            legal = self.calendar.legal_receipt_time(now)
+            warnings = [*warnings, *link.warnings]
+            return _Plan(row, routes, remote, now, legal, warnings, link=link)
+        row = self._document_row(package, key)
+        routes, remote = await self._resolve(registry, package.recipient_ids)
+        originals = await self._find_originals(package)
+        legal = self.calendar.legal_receipt_time(now)
+        return _Plan(row, routes, remote, now, legal, warnings, originals=originals)
 
+    def _package_row(
+        self,
+        plan: _Plan,
+        raw: bytes,
+        sha: str,
+        principal: Principal,
+        verdict: SignatureVerdict | None,
+    ) -> Package:
+        row = plan.row
         row.id = new_id()
         row.submitted_by_system_id = principal.id
         row.size = len(raw)
         row.sha256 = sha
         row.raw = raw
-        row.warnings = warnings
-        row.signature_class = signature_class
+        row.warnings = plan.warnings
+        row.signature_class = verdict.signature_class if verdict else None
         row.signature_info = verdict.details if verdict else None
-        row.received_at = now
-        row.legal_received_at = legal
+        row.received_at = plan.now
+        row.legal_received_at = plan.legal
         row.request_id = current_request_id()  # follows the package into relay and worker logs
-        deliveries = self._deliveries(row, routes, now, legal)
-        await hold_push_copies(self.session, deliveries)  # push copies are sent when pushed
-        upstream = [d for d in deliveries if d.recipient_code in remote]
-        for d in upstream:
-            d.sent_at = None  # set when the national axis accepts the copy (gateway.axis)
-        result = IntakeResult(
+        return row
+
+    def _answer(
+        self,
+        row: Package,
+        deliveries: list[Delivery],
+        plan: _Plan,
+        verdict: SignatureVerdict | None,
+    ) -> IntakeResult:
+        return IntakeResult(
             package_id=row.id,
             kind=row.kind,  # type: ignore[arg-type]
-            received_at=now,
-            legal_received_at=legal,
+            received_at=plan.now,
+            legal_received_at=plan.legal,
             deliveries=[
                 DeliveryRef(
                     delivery_id=d.id,
@@ -301,96 +381,105 @@ class PackageService:
                 )
                 for d in deliveries
             ],
-            rerouted=[Reroute(from_=r.addressed, to=r.final) for r in routes if r.rerouted],
-            signature_class=signature_class,
+            rerouted=[Reroute(from_=r.addressed, to=r.final) for r in plan.routes if r.rerouted],
+            signature_class=row.signature_class,
             reference_only=verdict.reference_only if verdict else None,
-            warnings=warnings,  # type: ignore[arg-type]
+            warnings=plan.warnings,  # type: ignore[arg-type]
         )
+
+    async def _linked_rows(
+        self,
+        package: DocumentPackage | StatusPackage,
+        row: Package,
+        plan: _Plan,
+        deliveries: list[Delivery],
+        result: IntakeResult,
+    ) -> tuple[list[Any], list[Delivery]]:
+        """The business status / document references to store, and copies to cancel."""
         if isinstance(package, StatusPackage):
-            linked_rows: list[Any] = [self._status_record(package, row, link, now, result)]
-            to_cancel: list[Delivery] = []
-        else:
-            linked_rows, to_cancel = await self._plan_references(
-                package, row, originals, deliveries, now, result
-            )
-        # stored with the package: a repeated submission gets exactly this answer
-        row.intake_result = result.model_dump(mode="json", by_alias=True)
-
-        # --- writes, all in the caller's transaction ---
-        try:
-            async with self.session.begin_nested():
-                await self.repo.add_package(row)
-        except IntegrityError:
-            # a concurrent duplicate committed first: answer with its result
-            first = await self.repo.by_idempotency_key(key)
-            if first is None:
-                raise
-            return self._replay(first, sha)
-
-        await self.repo.add_deliveries(deliveries)
-        await self.repo.add_outbox(
-            [
-                OutboxMessage(
-                    topic="delivery.ready",
-                    payload={
-                        "delivery_id": d.id,
-                        "package_id": row.id,
-                        "recipient": d.recipient_code,
-                        "kind": row.kind,
-                        "priority": row.priority or 0,
-                        "request_id": row.request_id,
-                    },
-                    created_at=now,
-                )
-                for d in deliveries
-                if d.recipient_code not in remote  # those go through gateway.axis
-            ]
+            assert plan.link is not None
+            return [self._status_record(package, row, plan.link, plan.now, result)], []
+        return await self._plan_references(
+            package, row, plan.originals, deliveries, plan.now, result
         )
-        await self.repo.add_linked(linked_rows)
-        for d in to_cancel:
+
+    async def _store(
+        self,
+        row: Package,
+        deliveries: list[Delivery],
+        plan: _Plan,
+        linked: list[Any],
+        to_cancel: list[Delivery],
+    ) -> None:
+        """6. Everything else of the package, a statement per table, in this transaction."""
+        await intake_store.insert_rows(self.session, [*deliveries, *linked])
+        # only copies a transport must carry are queued: a poll copy is in its recipient's
+        # inbox already, and upstream copies go through gateway.axis
+        carried = {r.final for r in plan.routes if _pushed(r)}
+        await intake_store.queue_copies(
+            self.session, row, [d for d in deliveries if d.recipient_code in carried], plan.now
+        )
+        for d in to_cancel:  # a revoke: the original's copies still pending (rare: ORM)
             d.state = "cancelled"
-            d.cancelled_at = now
-            d.updated_at = now
-        await self.repo.flush()
+            d.cancelled_at = plan.now
+            d.updated_at = plan.now
+        if to_cancel:
+            await self.session.flush()
+        upstream = [d for d in deliveries if d.recipient_code in plan.remote]
         if upstream and self.routing is not None:
-            await self.routing.stored(self.session, row, upstream, now)
+            await self.routing.stored(self.session, row, upstream, plan.now)
 
-        await self.audit.append(
-            "package.accepted",
-            actor=principal.actor,
-            subject=f"package:{row.id}",
-            at=now,
-            data={
-                "kind": row.kind,
-                "from": sender,
-                "document_id": row.document_id,
-                "business_type": row.business_type,
-                "status_code": row.status_code,
-                "sha256": sha,
-                "size": row.size,
-                "signature_class": signature_class,
-                "deliveries": [{"id": d.id, "recipient": d.recipient_code} for d in deliveries],
-                "linked_to": result.original_package_id,
-            },
-        )
-        if result.rerouted:
-            await self.audit.append(
-                "package.rerouted",
-                actor="gateway",
-                subject=f"package:{row.id}",
-                at=now,
-                data={"rerouted": [r.model_dump(by_alias=True) for r in result.rerouted]},
+    async def _audit(
+        self,
+        row: Package,
+        deliveries: list[Delivery],
+        result: IntakeResult,
+        principal: Principal,
+    ) -> None:
+        """The package's audit events, one INSERT."""
+        at, subject = result.received_at, f"package:{row.id}"
+        events = [
+            AuditEntry(
+                "package.accepted",
+                actor=principal.actor,
+                subject=subject,
+                at=at,
+                data={
+                    "kind": row.kind,
+                    "from": row.sender_code,
+                    "document_id": row.document_id,
+                    "business_type": row.business_type,
+                    "status_code": row.status_code,
+                    "sha256": row.sha256,
+                    "size": row.size,
+                    "signature_class": row.signature_class,
+                    "deliveries": [{"id": d.id, "recipient": d.recipient_code} for d in deliveries],
+                    "linked_to": result.original_package_id,
+                },
             )
-        for ref in result.references:
-            for delivery_id in ref.cancelled_deliveries:
-                await self.audit.append(
-                    "delivery.cancelled",
-                    actor=principal.actor,
-                    subject=f"delivery:{delivery_id}",
-                    at=now,
-                    data={"by_package": row.id, "original_package_id": ref.original_package_id},
+        ]
+        if result.rerouted:
+            events.append(
+                AuditEntry(
+                    "package.rerouted",
+                    actor="gateway",
+                    subject=subject,
+                    at=at,
+                    data={"rerouted": [r.model_dump(by_alias=True) for r in result.rerouted]},
                 )
-        return result
+            )
+        events += [
+            AuditEntry(
+                "delivery.cancelled",
+                actor=principal.actor,
+                subject=f"delivery:{delivery_id}",
+                at=at,
+                data={"by_package": row.id, "original_package_id": ref.original_package_id},
+            )
+            for ref in result.references
+            for delivery_id in ref.cancelled_deliveries
+        ]
+        await self.audit.append_many(events)
 
     async def _resolve(
         self, registry: RegistryService, codes: list[str]
@@ -401,13 +490,9 @@ class PackageService:
             return await registry.resolve(codes), set()
         return await self.routing.resolve(registry, codes)
 
-    def _replay(self, first: Package, sha: str) -> IntakeResult:
-        result = IntakeResult.model_validate(first.intake_result or {})
-        return result.model_copy(update={"duplicate": True, "same_content": first.sha256 == sha})
-
-    def _document_row(self, doc: DocumentPackage, key: str) -> tuple[Package, list[str]]:
+    def _document_row(self, doc: DocumentPackage, key: str) -> Package:
         header = doc.header
-        row = Package(
+        return Package(
             kind="document",
             idempotency_key=key,
             sender_code=doc.sender_id,
@@ -420,11 +505,10 @@ class PackageService:
             document_type=header.document_type.type_name or str(header.document_type.type),
             paper=doc.trace.business.paper if doc.trace.business else None,
         )
-        return row, doc.recipient_ids
 
-    def _status_row(self, st: StatusPackage, key: str) -> tuple[Package, list[str]]:
+    def _status_row(self, st: StatusPackage, key: str) -> Package:
         rf = st.response_for
-        row = Package(
+        return Package(
             kind="status",
             idempotency_key=key,
             sender_code=st.sender_id,
@@ -436,15 +520,17 @@ class PackageService:
             status_timestamp=st.timestamp,
             response_for_organ=rf.organ_id,
         )
-        return row, [rf.organ_id] if rf.organ_id else []
 
-    def _deliveries(
-        self, row: Package, routes: Sequence[Route], now: datetime, legal: datetime
-    ) -> list[Delivery]:
+    @staticmethod
+    def _deliveries(row: Package, routes: Sequence[Route], remote: set[str]) -> list[Delivery]:
+        """One copy per final recipient. A poll copy is in the recipient's inbox as soon as it
+        is stored (sent, with its legal receipt time); a push copy is sent when its endpoint
+        answers 2xx, an upstream one when the national axis accepts it (gateway.axis)."""
         by_final: dict[str, Route] = {}
         for route in routes:
             # two old codes merged into one successor: one copy
             by_final.setdefault(route.final, route)
+        now, legal = row.received_at, row.legal_received_at
         return [
             Delivery(
                 id=new_id(),
@@ -454,9 +540,8 @@ class PackageService:
                 kind=row.kind,
                 state="pending",
                 queued_at=now,
-                # embedded default: the copy is in the recipient's inbox as soon as it is queued
-                sent_at=now,
-                legal_received_at=legal,
+                sent_at=None if _pushed(route) or final in remote else now,
+                legal_received_at=None if _pushed(route) else legal,
                 attempts=0,
                 updated_at=now,
             )

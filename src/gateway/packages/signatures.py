@@ -94,7 +94,8 @@ class TrustSignatureCheck:
         report: SignatureReport = await anyio.to_thread.run_sync(
             partial(verify_package, raw, self.store, at=at), limiter=self.limiter
         )
-        report, unbound = await self._bind_signer(package, report)
+        identities = _Once(self.signers, package.sender_id)  # one registry read per package
+        report, unbound = await self._bind_signer(package, report, identities)
         decision = decide(report, self.policy, policy_key(package))
         details = describe(report)
         if unbound:  # accepted under `warn`, but nobody vouches that the signer is the sender
@@ -110,11 +111,13 @@ class TrustSignatureCheck:
         if report.is_signed_valid and report.signed_xml is not None:
             await anyio.to_thread.run_sync(self._same_as_signed, package, report.signed_xml)
         if isinstance(package, DocumentPackage) and package.attachments:
-            identities = (
-                await self.signers.identities_of(package.sender_id) if self.signers else None
-            )
             files = await anyio.to_thread.run_sync(
-                check_document_files, package, self.store, at, identities, limiter=self.limiter
+                check_document_files,
+                package,
+                self.store,
+                at,
+                await identities.get(),
+                limiter=self.limiter,
             )
             if self.document_file_policy is PolicyMode.REQUIRE:
                 require_signed_main_file(files)
@@ -127,7 +130,7 @@ class TrustSignatureCheck:
         )
 
     async def _bind_signer(
-        self, package: DocumentPackage | StatusPackage, report: SignatureReport
+        self, package: DocumentPackage | StatusPackage, report: SignatureReport, known: _Once
     ) -> tuple[SignatureReport, bool]:
         """A valid signature must come from a certificate the registry binds to the From
         agency: else `invalid` SIGNER_NOT_SENDER. An agency with no identities recorded is
@@ -135,7 +138,7 @@ class TrustSignatureCheck:
         if not report.is_signed_valid or self.signers is None or report.signer is None:
             return report, False
         sender = package.sender_id
-        identities = await self.signers.identities_of(sender)
+        identities = await known.get()
         if identities:
             if signer_matches(report.signer, identities):
                 return report, False
@@ -168,6 +171,22 @@ class TrustSignatureCheck:
                 "Dữ liệu gói tin khác với phần được ký (signature wrapping)",
                 details={"reason": "SIGNATURE_WRAPPING"},
             )
+
+
+class _Once:
+    """The From agency's signing identities, read at most once per package (the signer
+    binding and the document files' signatures both need them); None without a directory."""
+
+    def __init__(self, signers: SignerDirectory | None, agency: str):
+        self._signers, self._agency = signers, agency
+        self._read: list[SigningIdentity] | None = None
+
+    async def get(self) -> list[SigningIdentity] | None:
+        if self._signers is None:
+            return None
+        if self._read is None:
+            self._read = await self._signers.identities_of(self._agency)
+        return self._read
 
 
 def describe(report: SignatureReport) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
-from ..db import run_in_session
+from ..cli_session import run_in_session
 from ..errors import GatewayError, ValidationFailed
 from ..settings import get_settings
 from .export import export_csv

@@ -10,7 +10,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -79,10 +79,13 @@ def infer_level(code: str, parent_level: int | None = None) -> int:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a package addressed to `addressed` goes: `final` (== addressed unless rerouted)."""
+    """Where a package addressed to `addressed` goes: `final` (== addressed unless rerouted),
+    with the final agency's row as the lookup found it (how it takes copies: push, poll,
+    upstream), so that intake reads the registry once."""
 
     addressed: str
     final: str
+    agency: Agency | None = field(default=None, compare=False, repr=False)
 
     @property
     def rerouted(self) -> bool:
@@ -204,8 +207,11 @@ class RegistryService:
     async def update_agency(self, code: str, patch: AgencyPatch) -> Agency:
         agency = await self.get_agency(code)
         changes = patch.model_dump(exclude_unset=True)
-        cleared = [k for k in ("name", "level", "active", "delivery_mode") if k in changes
-                   and changes[k] is None]  # null means "clear", and these cannot be cleared
+        cleared = [
+            k
+            for k in ("name", "level", "active", "delivery_mode")
+            if k in changes and changes[k] is None
+        ]  # null means "clear", and these cannot be cleared
         if cleared:
             raise ValidationFailed(
                 f"Không thể đặt giá trị rỗng (null) cho: {', '.join(cleared)}",
@@ -381,7 +387,7 @@ class RegistryService:
             if agency is None:
                 dead.append(code)
             else:
-                routes.append(Route(code, agency.code))
+                routes.append(Route(code, agency.code, agency))
         if dead:
             raise RecipientInactive(
                 "Cơ quan nhận đã ngừng hoạt động, không có đơn vị kế thừa: " + ", ".join(dead),

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import run_in_session
+from ..cli_session import run_in_session
 from ..errors import GatewayError
 from ..settings import get_settings
 from ..trust.binding import IdentityKind

@@ -9,6 +9,7 @@ precise reason code, and CRLs (which that API does not handle) are checked too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import TypeVar
@@ -55,17 +56,67 @@ def validate_signer(
     `supplied` are the other certificates the signature carried (usually intermediates); they
     can only help reach a root of `store`, never act as one.
     """
-    path = _build_path([leaf], supplied, store)
-    if path is None:
+    decision = _decision(leaf, supplied, store)
+    if decision.path is None:
         raise ChainError(
             ReasonCode.CERT_UNTRUSTED, f"no chain from {_name(leaf)} to a configured root"
         )
+    path = list(decision.path)
     _check_validity(path, at)
-    _check_leaf_key_usage(leaf)
-    _check_path_lengths(path)
-    _check_critical_extensions(path)
-    _check_revocation(path, store, at)
+    if decision.problem is not None:
+        raise ChainError(*decision.problem)
+    for cert, revoked_at in zip(path, decision.revoked_at, strict=False):
+        # a revocation dated after `at` does not count: the certificate was good when received
+        if revoked_at is not None and revoked_at <= at:
+            detail = f"{_name(cert)} revoked {revoked_at.isoformat()}"
+            raise ChainError(ReasonCode.CERT_REVOKED, detail)
     return path
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What does not depend on the moment of checking, for one signer and the certificates it
+    carried against one trust store: the path, the first structural problem (key usage, path
+    length, critical extension), and each non-root certificate's revocation date in the newest
+    CRL of its issuer. Kept per store (`TrustStore.chain_decisions`), it spares every package
+    from the same signer the path search, the RSA checks of each link and of the CRLs (issue
+    14); the validity periods and revocation dates are compared with `at` on every call."""
+
+    path: tuple[x509.Certificate, ...] | None
+    problem: tuple[ReasonCode, str] | None = None
+    revoked_at: tuple[datetime | None, ...] = ()
+
+
+MAX_DECISIONS = 4096  # signers remembered per store; more is a flood, start again
+
+
+def _decision(
+    leaf: x509.Certificate, supplied: Sequence[x509.Certificate], store: TrustStore
+) -> _Decision:
+    key = (leaf, *supplied)  # certificates hash and compare by their DER
+    memo = store.chain_decisions
+    found = memo.get(key)
+    if found is None:
+        found = _decide(leaf, supplied, store)
+        if len(memo) >= MAX_DECISIONS:
+            memo.clear()
+        memo[key] = found
+    return found
+
+
+def _decide(
+    leaf: x509.Certificate, supplied: Sequence[x509.Certificate], store: TrustStore
+) -> _Decision:
+    path = _build_path([leaf], supplied, store)
+    if path is None:
+        return _Decision(None)
+    try:
+        _check_leaf_key_usage(leaf)
+        _check_path_lengths(path)
+        _check_critical_extensions(path)
+    except ChainError as exc:
+        return _Decision(tuple(path), (exc.code, exc.detail))
+    return _Decision(tuple(path), None, _revocation_dates(path, store))
 
 
 def _build_path(
@@ -153,19 +204,18 @@ def _check_critical_extensions(path: list[x509.Certificate]) -> None:
                 )
 
 
-def _check_revocation(path: list[x509.Certificate], store: TrustStore, at: datetime) -> None:
-    """Each non-root certificate against the newest CRL its issuer signed, if the store has one.
-    A revocation dated after `at` does not count: the certificate was good when received."""
+def _revocation_dates(
+    path: list[x509.Certificate], store: TrustStore
+) -> tuple[datetime | None, ...]:
+    """Each non-root certificate's revocation date in the newest CRL its issuer signed (None:
+    not listed, or no CRL from that issuer in the store)."""
+    dates: list[datetime | None] = []
     for cert, issuer in pairwise(path):
         crls = store.crls_for(issuer)
-        if not crls:
-            continue
-        entry = crls[0].get_revoked_certificate_by_serial_number(cert.serial_number)
-        if entry is not None and entry.revocation_date_utc <= at:
-            raise ChainError(
-                ReasonCode.CERT_REVOKED,
-                f"{_name(cert)} revoked {entry.revocation_date_utc.isoformat()}",
-            )
+        serial = cert.serial_number
+        entry = crls[0].get_revoked_certificate_by_serial_number(serial) if crls else None
+        dates.append(entry.revocation_date_utc if entry is not None else None)
+    return tuple(dates)
 
 
 def _extension(cert: x509.Certificate, kind: type[_Ext]) -> _Ext | None:

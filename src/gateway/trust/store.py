@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -31,6 +32,8 @@ class TrustStore:
             c for c in certs if c not in self.roots
         )
         self.crls: tuple[x509.CertificateRevocationList, ...] = tuple(crls)
+        # gateway.trust.chain: per signer, what checking it against this store decided
+        self.chain_decisions: dict[tuple[x509.Certificate, ...], Any] = {}
 
     @classmethod
     def from_files(cls, bundle: Path | str, crl_files: Sequence[Path | str] = ()) -> TrustStore:

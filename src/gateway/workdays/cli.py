@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import run_in_session, utcnow
+from ..cli_session import run_in_session
+from ..db import utcnow
 from ..errors import GatewayError
 from ..settings import get_settings
 from .service import CalendarChanges, apply_changes, year_view

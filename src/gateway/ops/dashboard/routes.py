@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ... import __version__
@@ -43,10 +42,10 @@ from ...db import SessionDep, begin_write
 from ...delivery.push import endpoint_origin
 from ...delivery.service import DeliveryAdmin
 from ...errors import Conflict, GatewayError, NotFound, ValidationFailed
+from ...observability.metrics import endpoint_snapshots
 from ...outages.report import entry_for
 from ...outages.repository import OutageRepository
 from ...packages.service import PackageService
-from ..metrics import endpoint_snapshots
 from ..reports import BadMonth, monthly_report, parse_month
 from ..sessions import (
     COOKIE,
@@ -251,32 +250,6 @@ def redirect(url: str) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     security_headers(response)
     return response
-
-
-def install(app: FastAPI) -> None:
-    """Mount the dashboard on `app` (called by gateway.app.create_app)."""
-    app.state.dashboard_sessions = SessionStore(app.state.settings, lambda: app.state.clock())
-    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
-    app.include_router(router)
-    from . import calendar_page  # issue 15's pages; imports this module, hence here
-    from .accounts import router as accounts_router  # it builds on this module
-
-    app.include_router(accounts_router)
-    app.include_router(calendar_page.router)
-
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
-        query = {"next": exc.next_path}
-        if exc.expired:
-            query["expired"] = "1"
-        response = redirect(f"{PREFIX}/login?{urlencode(query)}")
-        if exc.expired:
-            response.delete_cookie(COOKIE, path=COOKIE_PATH)
-        return response
-
-    @app.exception_handler(DashboardError)
-    async def _error(request: Request, exc: DashboardError) -> Response:
-        return render(request, "error.html", None, status=exc.status, message_key=exc.key)
 
 
 # --------------------------------------------------------------------------- login
@@ -762,6 +735,3 @@ async def report_csv(request: Request, op: Op, month: str = "") -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-from . import signers as _signers  # noqa: E402, F401 - its pages join `router` (issue 13)

@@ -5,7 +5,7 @@ outbox rows (intake, a resend, an outage drain, a notice) needs no extra round t
 Nothing on SQLite: there the relay is woken in process (gateway.delivery.wake).
 
 Revision ID: 2026_12_02_hot_delivery
-Revises: 2026_12_01_regulatory
+Revises: 2026_12_02_hot_intake (after the intake side of issue 14, merged first)
 Create Date: 2026-12-02 00:00:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "2026_12_02_hot_delivery"
-down_revision: str | None = "2026_12_01_regulatory"
+down_revision: str | None = "2026_12_02_hot_intake"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

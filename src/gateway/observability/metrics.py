@@ -10,15 +10,16 @@ Counted where things happen, each in one place:
   `gateway_intake_rejections_total{code}` (the error envelope's code),
   `gateway_intake_duration_seconds{outcome}`, and for accepted packages
   `gateway_signatures_total{signature_class}` (signed-valid, unsigned, placeholder, none);
-- delivery, from the job handler's report per push attempt (gateway.ops.observe):
+- delivery, from the job handler's report per push attempt (gateway.observability.observe):
   `gateway_delivery_attempts_total{outcome=delivered|retry|failed|deferred}`,
   `gateway_delivery_retries_total`, `gateway_dead_letters_total`,
   `gateway_delivery_latency_seconds` (queued → delivered), `gateway_push_duration_seconds`;
 - HTTP: `gateway_http_requests_total{method, route, status}`,
   `gateway_http_request_duration_seconds{method, route}` (route = the path template).
 
-Read from the database (and the process) at scrape time, so they are right for the whole
-deployment whichever process did the work:
+Read from the database (and the process) at scrape time by the API's `GET /metrics`
+(gateway.ops.metrics_scrape, on the operators' floor: it reads every capability's tables), so
+they are right for the whole deployment whichever process did the work:
 
 - `gateway_queue_depth{agency}`, `gateway_queue_oldest_age_seconds{agency}` (pending copies per
   recipient agency — for a poll agency, what it has not fetched yet),
@@ -42,30 +43,21 @@ gauges above still cover the whole deployment from the API's `/metrics`.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.registry import Collector
 
 from .. import __version__
-from ..outages.models import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +65,12 @@ INTAKE_PATHS = frozenset({"/api/v1/packages"})
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 CIRCUIT = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
-HOUR = 3600
-OUTAGE_BUCKETS = tuple(h * HOUR for h in (4, 8, 24, 48, 96, 168, 336))
-# office days of 7.5 working hours: ½, 1, 2, 3, 5, 10 days
-OUTAGE_WORKING_BUCKETS = tuple(h * HOUR for h in (4, 7.5, 15, 22.5, 37.5, 75))
-
-router = APIRouter(tags=["ops"])
 
 
 class GatewayMetrics:
-    def __init__(self) -> None:
+    def __init__(self, outages: Collector | None = None) -> None:
+        """`outages`: the collector of outage figures read at scrape time (the API's
+        `/metrics`, gateway.ops.metrics_scrape); a stand-alone worker has none."""
         r = self.registry = CollectorRegistry()
         self.intake = Counter(
             "gateway_intake", "Packages submitted, by outcome", ["kind", "outcome"], registry=r
@@ -186,8 +174,9 @@ class GatewayMetrics:
             "When the latest signed audit checkpoint was made (Unix time)",
             registry=r,
         )
-        self.outages = OutageCollector()
-        r.register(self.outages)
+        self.outages = outages
+        if outages is not None:
+            r.register(outages)
         self.build = Gauge("gateway_build_info", "Version", ["version"], registry=r)
         self.build.labels(__version__).set(1)
         self.http_server: Any = None  # (server, thread) of serve_worker_metrics
@@ -195,7 +184,7 @@ class GatewayMetrics:
             "gateway_metrics_scrape_errors", "Failures reading scrape-time figures", registry=r
         )
 
-    # --- gateway.ops.observe.DeliveryObserver ---------------------------------------------
+    # --- gateway.observability.observe.DeliveryObserver -------------------------------
     def delivery_attempt(
         self,
         *,
@@ -234,115 +223,8 @@ class GatewayMetrics:
             self.intake_rejections.labels(str(error.get("code") or f"HTTP_{status}")).inc()
         self.intake_seconds.labels(outcome).observe(seconds)
 
-    # --- scrape time ----------------------------------------------------------------------
-    async def refresh(self, app: Any) -> None:
-        from ..audit.checkpoints import latest as latest_checkpoint
-        from ..db import utcnow
-        from ..outages.repository import OutageRepository
-        from .dashboard.repository import OpsRepository
-
-        state = app.state
-        now = state.clock() if callable(getattr(state, "clock", None)) else utcnow()
-        try:
-            async with state.db.read_session() as session:
-                repo = OpsRepository(session)
-                backlog = await repo.backlog_by_agency()
-                unpublished, oldest = await repo.outbox_state()
-                jobs = await repo.job_states()
-                self.outages.figures = await OutageRepository(session).figures()
-                checkpoint = await latest_checkpoint(session)
-        except Exception as exc:  # the probe (/readyz) reports the database; keep serving
-            log.warning("metrics: cannot read the database: %s", exc)
-            self.scrape_errors.inc()
-        else:
-            for gauge in (self.queue_depth, self.queue_oldest, self.dead_backlog):
-                gauge.clear()
-            for code, b in backlog.items():
-                if b.pending:
-                    self.queue_depth.labels(code).set(b.pending)
-                if b.oldest_pending_at is not None:
-                    age = (now - b.oldest_pending_at).total_seconds()
-                    self.queue_oldest.labels(code).set(max(0.0, age))
-                if b.failed:
-                    self.dead_backlog.labels(code).set(b.failed)
-            self.outbox_unpublished.set(unpublished)
-            lag = (now - oldest).total_seconds() if oldest else 0.0
-            self.outbox_lag.set(max(0.0, lag))
-            self.queue_jobs.clear()
-            for st in ("queued", "dead"):
-                self.queue_jobs.labels(st).set(jobs.get(st, 0))
-            self.audit_checkpoint.clear()
-            if checkpoint is not None:
-                self.audit_checkpoint.labels(
-                    str(checkpoint.n), checkpoint.hash, checkpoint.mac
-                ).set(checkpoint.chain_pos)
-                self.audit_checkpoint_time.set(checkpoint.at.timestamp())
-        self.cert_days.clear()
-        try:
-            health = state.trust.health(now)
-            gw = health["gateway"]
-            self.cert_days.labels("gateway", gw.subject, gw.serial).set(gw.days_left)
-            for anchor in health["trust_anchors"]:
-                self.cert_days.labels("trust_anchor", anchor.subject, anchor.serial).set(
-                    anchor.days_left
-                )
-        except Exception as exc:
-            log.warning("metrics: certificate health unavailable: %s", exc)
-            self.scrape_errors.inc()
-        self.circuit.clear()
-        for snap in endpoint_snapshots(app):
-            self.circuit.labels(snap.endpoint).set(CIRCUIT.get(str(snap.state.value), 0))
-
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-class OutageCollector:
-    """The outage metrics, from the figures `refresh` last read from the database (none before
-    the first scrape). A custom collector because a counter cannot be set from a count."""
-
-    def __init__(self) -> None:
-        self.figures: Any = None  # gateway.outages.repository.OutageFigures
-
-    def collect(self) -> list[Metric]:
-        f = self.figures
-        if f is None:
-            return []
-        open_now = GaugeMetricFamily(
-            "gateway_outage_incidents_open",
-            "Open outage incidents (failing longer than the threshold of working hours)",
-            labels=["kind"],
-        )
-        opened = CounterMetricFamily(
-            "gateway_outage_incidents", "Outage incidents opened", labels=["kind"]
-        )
-        families: list[Metric] = [open_now, opened]
-        for kind in KINDS:
-            open_now.add_metric([kind], f.open[kind])
-            opened.add_metric([kind], f.total[kind])
-        for name, help_text, column, buckets in (
-            (
-                "gateway_outage_duration_seconds",
-                "Closed outage incidents: from failing to recovered, wall-clock",
-                1,
-                OUTAGE_BUCKETS,
-            ),
-            (
-                "gateway_outage_working_duration_seconds",
-                "Closed outage incidents: from failing to recovered, in working time",
-                2,
-                OUTAGE_WORKING_BUCKETS,
-            ),
-        ):
-            histogram = HistogramMetricFamily(name, help_text, labels=["kind"])
-            for kind in KINDS:
-                values = [row[column] for row in f.closed if row[0] == kind]
-                counts = [(f"{b:g}", sum(v <= b for v in values)) for b in buckets]
-                histogram.add_metric(
-                    [kind], [*counts, ("+Inf", len(values))], sum_value=sum(values)
-                )
-            families.append(histogram)
-        return families
 
 
 def endpoint_snapshots(app: Any) -> list[Any]:
@@ -419,32 +301,3 @@ def serve_worker_metrics(db: Any, host: str, port: int) -> GatewayMetrics:
     observe.attach(db, metrics)
     metrics.http_server = start_http_server(port, addr=host, registry=metrics.registry)
     return metrics
-
-
-@router.get("/metrics", include_in_schema=True, response_class=Response)
-async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text exposition. Requires `Authorization: Bearer <GATEWAY_METRICS_TOKEN>`
-    when that setting is set; in production it is closed until it is set."""
-    app = request.app
-    token = app.state.settings.metrics_token
-    if token is None and app.state.settings.environment == "production":
-        return Response(
-            "metrics are closed: set GATEWAY_METRICS_TOKEN\n",
-            status_code=401,
-            media_type="text/plain",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if token is not None:
-        given = request.headers.get("authorization", "")
-        secret = token.get_secret_value() if hasattr(token, "get_secret_value") else str(token)
-        expected = f"Bearer {secret}"
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return Response(
-                "unauthorised\n",
-                status_code=401,
-                media_type="text/plain",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-    metrics: GatewayMetrics = app.state.metrics
-    await metrics.refresh(app)
-    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

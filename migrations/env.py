@@ -9,7 +9,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from gateway.db import create_engine, load_models
+from gateway.all_models import load_models
+from gateway.db import create_engine
 from gateway.settings import Settings
 
 target_metadata = load_models()

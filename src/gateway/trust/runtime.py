@@ -15,12 +15,12 @@ from datetime import datetime
 
 import anyio
 
-from .db import Database
-from .packages.signatures import STATUS_POLICY_KEY, TrustSignatureCheck
-from .registry.signing import RegistrySigners
-from .settings import Settings
-from .trust import CertificateHealth, GatewaySigner, PolicyMode, SignaturePolicy, TrustStore
-from .trust.keys import init_dev_keys
+from ..db import Database
+from ..packages.signatures import STATUS_POLICY_KEY, TrustSignatureCheck
+from ..registry.signing import RegistrySigners
+from ..settings import Settings
+from . import CertificateHealth, GatewaySigner, PolicyMode, SignaturePolicy, TrustStore
+from .keys import init_dev_keys
 
 DEV_COMMON_NAME = "Trục liên thông văn bản (phát triển)"
 

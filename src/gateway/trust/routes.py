@@ -7,11 +7,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from .auth.dependencies import CurrentOperator
-from .db import ShownDateTime
-from .errors import Forbidden, Unauthenticated, responses
-from .registry.signing_routes import router as signing_identities
-from .trust import CertificateHealth
+from ..auth.dependencies import CurrentOperator
+from ..db import ShownDateTime
+from ..errors import Forbidden, Unauthenticated, responses
+from ..registry.signing_routes import router as signing_identities
+from . import CertificateHealth
 
 well_known = APIRouter(tags=["trust"])
 api = APIRouter(tags=["trust"])

@@ -10,10 +10,10 @@ import logging
 import time
 
 import pytest
-from ops_support import A80, FAST_DELIVERY, H17, PushEndpoint, ThreadedServer, document
 
-from gateway.ops.logging import accept_request_id, configure_logging
+from gateway.observability.logging import accept_request_id, configure_logging
 from gateway.packages.models import Delivery, Package
+from ops.ops_support import A80, FAST_DELIVERY, H17, PushEndpoint, ThreadedServer, document
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
@@ -87,7 +87,7 @@ async def test_unsafe_request_ids_are_replaced(gw):
 
 
 def test_text_format_carries_the_request_id():
-    from gateway.ops.logging import request_id_var
+    from gateway.observability.logging import request_id_var
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)

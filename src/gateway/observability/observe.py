@@ -1,4 +1,4 @@
-"""Where the delivery worker reports what happened, for metrics (gateway.ops.metrics).
+"""Where the delivery worker reports what happened, for metrics (gateway.observability.metrics).
 
 The worker runs in the server process (embedded queue) or alone (`gateway worker`); it knows
 its `Database` but not the web app. An app (or a stand-alone worker that serves metrics)

@@ -379,7 +379,12 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         wrk_cpu = await _reap(wrk.pid, workdir / "wrk.out")
-        wrk.returncode = 0  # reaped above  # its CPU from the kernel's rusage when it exits
+        wrk.returncode = 0  # reaped above: its CPU from the kernel's rusage when it exited
+        # wrk never saw the answers to the requests it had in flight when it stopped, so no
+        # cue came for their poll copies: every polling agency looks once, as its periodic
+        # poll would
+        for agency in agencies.poll:
+            agencies.mark(agency)
         intake = cpu.snapshot(pids, config["db"]["database"])
         intake["driver-wrk"] = wrk_cpu
         summary = json.loads((workdir / "wrk-summary.json").read_text())

@@ -33,7 +33,21 @@ def _process_cpu(pid: int) -> tuple[str, float] | None:
     return comm, (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
-def snapshot(named: dict[str, int]) -> dict[str, float]:
+def _postgres_backend_of_another(pid: int, database: str) -> bool:
+    """A PostgreSQL backend (`postgres: [15/main: ]user database host(port) …`) serving
+    another database than the run's — another job sharing the server is not ours."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    if not title.startswith("postgres:") or "(" not in title:
+        return False  # the postmaster and its background processes serve every database
+    words = title.split(":", 2)[-1].split()
+    return len(words) >= 2 and database not in words[:2]
+
+
+def snapshot(named: dict[str, int], database: str | None = None) -> dict[str, float]:
+    """`database`: count only the PostgreSQL backends serving it (others' go to `other`)."""
     names = {pid: name for name, pid in named.items()}
     totals: Counter[str] = Counter()
     for entry in os.listdir("/proc"):
@@ -43,7 +57,10 @@ def snapshot(named: dict[str, int]) -> dict[str, float]:
         got = _process_cpu(pid)
         if got is not None:
             comm, seconds = got
-            totals[names.get(pid) or GROUPS.get(comm, "other")] += seconds
+            group = names.get(pid) or GROUPS.get(comm, "other")
+            if group == "postgresql" and database and _postgres_backend_of_another(pid, database):
+                group = "other"
+            totals[group] += seconds
     cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     ticks = [int(v) for v in cpu]
     totals["_busy"] = (sum(ticks) - ticks[3] - ticks[4]) / TICK  # minus idle and iowait

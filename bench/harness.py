@@ -1,8 +1,9 @@
 """The proof harness: the whole gateway as real processes against the real PostgreSQL and
-RabbitMQ, driven from a separate process, with its figures set against the bare bound.
+RabbitMQ, driven from a separate, cheap load generator, with its figures set against two bounds.
 
-    python bench/harness.py                 # full run (200 agencies, ~2 minutes of load)
-    python bench/harness.py --smoke         # CI: tiny, a few seconds; prints, never judges speed
+    python bench/harness.py                 # full run (200 agencies, a few minutes of load)
+    python bench/harness.py --smoke         # CI: tiny, about a minute; prints, never judges speed
+    python bench/harness.py --profile DIR   # also py-spy every gateway process (profile_top.py)
 
 What runs (all on 127.0.0.1, ports chosen free, everything removed afterwards):
 - a fresh PostgreSQL database (migrated with `gateway db upgrade`) and a unique RabbitMQ
@@ -11,14 +12,20 @@ What runs (all on 127.0.0.1, ports chosen free, everything removed afterwards):
 - bench/receiver.py: the push endpoint of every push-mode agency (half of them; the other half
   poll), checking HMACs, de-duplicating by delivery id, sending statuses back for a share of
   the documents;
-- bench/load_driver.py: the agencies' systems — signed packages (RSA-2048/SHA-256), 1–5
-  recipients, 10% urgent; poll-mode agencies fetch and acknowledge from their inbox.
+- bench/lean_driver.py: the agencies' systems — signed ~16 KB packages (RSA-2048/SHA-256),
+  1–5 recipients; sustained intake through Debian's `wrk` (bench/wrk_intake.lua), a fixed-rate
+  open loop and the poll-mode agencies' inbox → fetch → ack over a raw keep-alive client
+  (bench/lean_http.py).
 
-Phases: (1) the bare bound: parse + validate + verify of the ~16 KB packages in a tight loop
-in ONE process (before the gateway starts, on a quiet box); (2) sustained intake of ~16 KB
-signed packages, closed loop; (3) the mix (10 KB / 200 KB / 5 MB) open loop at half the
-sustained rate: end-to-end latency from the POST to the push arriving or the poll fetching;
-(4) one 25 MB package: each process's peak extra memory as a multiple of its size.
+Phases: (1) the two bounds, each in ONE process before the gateway starts: the gateway's own
+pipeline (validate + verify + re-read, as intake calls it) and the raw primitives (one
+hardened parse, XSD, C14N + SHA-256, one RSA verify with `cryptography`); (2) sustained intake,
+closed loop, then until every copy is done (pushed 2xx, or fetched and acknowledged): intake
+rate, end-to-end rate, CPU per package per process group; (3) a fixed offered rate (125/s):
+intake → delivered latency from the database; (4) one 25 MB package: each process's peak extra
+memory as a multiple of its size. CPU per package per process (server, relay, worker,
+PostgreSQL backends of this run's database, RabbitMQ, driver incl. wrk, receiver) is printed
+for every run, `--smoke` included.
 
 Exit status: non-zero only when something crashed (a process died, a phase raised) — never
 for slowness; figures are printed, not asserted.
@@ -45,8 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-import cpu  # bench/cpu.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -124,7 +129,7 @@ class Procs:
         return [
             f"{n} (exit {p.returncode})"
             for n, p in self.named.items()
-            if p.poll() is not None and not n.startswith("driver")
+            if p.poll() is not None and not n.startswith(("driver", "py-spy"))
         ]
 
     def stop(self, name: str, sig: int = signal.SIGTERM, wait: float = 30) -> None:
@@ -170,6 +175,18 @@ class Harness:
         url = make_url(self.args.postgres_url).set(database=self.dbname)
         return url.render_as_string(hide_password=False)
 
+    def asyncpg_params(self) -> dict[str, Any]:
+        from sqlalchemy.engine import make_url
+
+        u = make_url(self.args.postgres_url)
+        return {
+            "host": u.host,
+            "port": u.port or 5432,
+            "user": u.username,
+            "password": u.password,
+            "database": self.dbname,
+        }
+
     def env(self) -> dict[str, str]:
         return {
             **os.environ,
@@ -182,7 +199,6 @@ class Harness:
             "GATEWAY_BROKER_PREFIX": self.prefix,
             "GATEWAY_TRUST_BUNDLE": str(self.workdir / "bundle.pem"),
             "GATEWAY_RELAY_IN_PROCESS": "false",
-            "GATEWAY_RELAY_POLL_INTERVAL": "0.05",
             "GATEWAY_SECRETS_KEY": self.secrets_key,
             "GATEWAY_LOG_LEVEL": "warning",
             "GATEWAY_WORKER_CONCURRENCY": str(self.args.worker_concurrency),
@@ -237,6 +253,14 @@ class Harness:
             "mix_rate": self.args.mix_rate,
             "drain_seconds": self.args.drain_seconds,
             "big_bytes": int(self.args.big_mb * 1_000_000),
+            # bench/lean_driver.py
+            "gateway_host": "127.0.0.1",
+            "gateway_port": self.gateway_port,
+            "db": self.asyncpg_params(),
+            # (bench/faults.py builds its own arguments, without these)
+            "wrk_threads": getattr(self.args, "wrk_threads", 1),
+            "rate": getattr(self.args, "rate", 0),
+            "rate_seconds": getattr(self.args, "rate_seconds", 0),
         }
         receiver = {
             "gateway_url": self.config["gateway_url"],
@@ -335,6 +359,23 @@ class Harness:
             )
         wait_http(f"{self.config['gateway_url']}/readyz", 60, self.procs)
 
+    def profile(self, out: Path) -> None:
+        """py-spy on every gateway process for the whole load phase (sampled, not traced):
+        collapsed stacks in OUT/<process>.txt, read with bench/profile_top.py."""
+        out.mkdir(parents=True, exist_ok=True)
+        for name, pid in self.procs.pids().items():
+            if name == "receiver" or (name == "serve" and self.args.serve_workers > 1):
+                continue
+            self.procs.start(
+                f"py-spy-{name.replace('/', '-')}",
+                [
+                    "py-spy", "record", "--pid", str(pid), "--rate", "100", "--nonblocking",
+                    "--format", "raw", "--output", str(out / f"{name.replace('/', '-')}.txt"),
+                ],
+                os.environ.copy(),
+                self.workdir / "py-spy.log",
+            )  # fmt: skip
+
     def restart(self, name: str) -> None:
         """Start a stopped gateway process again with its first command (a supervisor's job)."""
         self.procs.stop(name, wait=5)
@@ -346,13 +387,14 @@ class Harness:
         results: str,
         extra: dict[str, Any] | None = None,
         supervise: Any = None,
+        script: str = "load_driver.py",
     ) -> dict[str, Any]:
         config = {**self.config, **(extra or {}), "results": str(self.workdir / results)}
         path = self.workdir / f"driver-{mode}.json"
         path.write_text(json.dumps(config))
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, str(BENCH / "load_driver.py"), mode, str(path)],
+            [sys.executable, str(BENCH / script), mode, str(path)],
             env=self.env(),
             start_new_session=True,
         )
@@ -477,101 +519,100 @@ async def delete_topology(rabbitmq_url: str, prefix: str) -> None:
 # --------------------------------------------------------------------------------- figures
 
 
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+GROUPS = (
+    ("server", ("serve",)),
+    ("relay", ("relay",)),
+    ("worker", ("worker",)),
+    ("postgresql", ("postgresql",)),
+    ("rabbitmq", ("rabbitmq",)),
+    ("driver", ("driver",)),
+    ("receiver", ("receiver",)),
+)
 
 
-def end_to_end(load: dict[str, Any], receiver: dict[str, Any], phase: str) -> dict[str, Any]:
-    arrivals = receiver.get("arrivals", {})
-    latencies, delivered_at, missing = [], [], 0
-    starts = []
-    by_size: dict[int, list[float]] = {}
-    for delivery_id, d in load["posted"].items():
-        if d["phase"] != phase:
+def cpu_line(spent: dict[str, float], packages: int) -> tuple[str, float]:
+    """CPU ms per package per process group, and the total of the gateway's own run (every
+    group above; `other` is what else ran on the box, e.g. other jobs, shown apart)."""
+    per = dict.fromkeys([g for g, _ in GROUPS], 0.0)
+    other = 0.0
+    for name, seconds in spent.items():
+        if name.startswith("_"):
             continue
-        starts.append(d["t"])
-        at = (
-            arrivals[delivery_id][1]
-            if delivery_id in arrivals
-            else load["fetched"].get(delivery_id)
-        )
-        if at is None:
-            missing += 1
-            continue
-        latencies.append(at - d["t"])
-        delivered_at.append(at)
-        by_size.setdefault(d["size"], []).append(at - d["t"])
-    span = (max(delivered_at) - min(starts)) if delivered_at else float("nan")
-    push = [
-        load["posted"][i]
-        for i in arrivals
-        if i in load["posted"] and load["posted"][i]["phase"] == phase
-    ]
-    return {
-        "deliveries": len(latencies),
-        "missing": missing,
-        "span_s": span,
-        "deliveries_per_s": len(latencies) / span if delivered_at else 0.0,
-        "p50": pct(latencies, 0.5),
-        "p95": pct(latencies, 0.95),
-        "p99": pct(latencies, 0.99),
-        "push": len(push),
-    }
+        group = next((g for g, prefixes in GROUPS if name.startswith(prefixes)), None)
+        if group is None:
+            other += seconds
+        else:
+            per[group] += seconds
+    n = max(1, packages)
+    total = sum(per.values()) * 1000 / n
+    busy = spent["_busy"] / spent["_total"] if spent.get("_total") else 0.0
+    parts = ", ".join(f"{g} {v * 1000 / n:.2f}" for g, v in per.items())
+    return (
+        f"{total:.2f} ms of CPU per package = {parts} ms (not ours on the box: "
+        f"{other * 1000 / n:.2f} ms; machine busy {busy:.0%})",
+        total,
+    )
 
 
 def report(
     args: argparse.Namespace,
     h: Harness,
-    bound: dict[str, Any],
+    bounds: dict[str, Any],
     load: dict[str, Any],
     receiver: dict[str, Any],
     peaks: dict[str, float],
     memory: dict[str, Any] | None,
 ) -> None:
-    s = load["sustained"]
-    mix = load["mix"]
-    e2e = end_to_end(load, receiver, "mix")
-    e2e_s = end_to_end(load, receiver, "sustained")
-    ratio = s["packages_per_s"] / bound["packages_per_s"]
+    s, r = load["sustained"], load["rate"]
+    wrk = s["wrk"]
+    seconds = wrk["duration_us"] / 1e6
+    accepted = wrk.get("202", 0)
+    intake_rate = accepted / seconds
+    so, ro = s["outcome"], r["outcome"]
+    gw, raw = bounds["gateway"], bounds["raw"]
+    cpu_intake, _ = cpu_line(s["cpu_intake"], accepted)
+    cpu_total, total = cpu_line(s["cpu_total"], accepted)
+    cpu_rate, _ = cpu_line(r["cpu_total"], ro["packages"])
+    wrapped = sum(v for k, v in wrk.items() if k.startswith("wrapped_"))
     lines = [
         f"harness {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load avg "
         f"{os.getloadavg()[0]:.1f}; {args.agencies} agencies (half push, half poll); "
         f"serve --workers {args.serve_workers}, relay, {args.workers} worker(s) x "
         f"{args.worker_concurrency}; PostgreSQL + RabbitMQ on this box",
-        f"bare bound (ONE process, parse+validate+verify+re-read of "
-        f"{bound['package_bytes'] / 1024:.1f} KiB signed packages): "
-        + f"{bound['packages_per_s']:.0f} packages/s "
-        f"(validate {bound['ms']['validate']:.2f} ms, verify {bound['ms']['verify']:.2f} ms, "
-        f"re-read {bound['ms']['reread']:.2f} ms)",
-        f"sustained intake ({s['package_bytes'] / 1024:.1f} KiB signed, 1-5 recipients, "
-        f"closed loop c={args.concurrency}, {s['seconds']:.1f} s): "
-        + f"{s['packages_per_s']:.1f} packages/s = "
-        f"{ratio:.0%} of the bound; intake latency p50 {s['latency_ms'].get('p50', 0):.0f} ms, "
-        f"p99 {s['latency_ms'].get('p99', 0):.0f} ms"
-        f"{' (ran out of packages)' if s['exhausted'] else ''}",
-        f"  CPU while taking them in: {cpu.per_package(s['cpu_intake'], s['packages'])}",
-        f"  CPU until their copies were all out: {cpu.per_package(s['cpu_total'], s['packages'])}",
-        f"  its {e2e_s['deliveries']} deliveries: intake->delivered "
-        f"p50 {e2e_s['p50'] * 1000:.0f} ms, p99 {e2e_s['p99'] * 1000:.0f} ms; "
-        + f"{e2e_s['deliveries_per_s']:.1f} deliveries/s"
-        f"{'' if load['sustained_drained'] else ' (NOT all delivered before the drain timeout)'}",
-        f"mix ({mix['packages']} packages, sizes {mix['sizes']}, {mix['urgent']} urgent) "
-        f"offered at {mix['offered_per_s']:.1f}/s: "
-        f"intake p50 {mix['intake_latency_ms'].get('p50', 0):.0f} ms, "
-        f"p99 {mix['intake_latency_ms'].get('p99', 0):.0f} ms",
-        f"  end to end (POST -> pushed to the endpoint / fetched from the inbox) over "
-        f"{e2e['deliveries']} deliveries ({e2e['push']} pushed): p50 {e2e['p50'] * 1000:.0f} ms, "
-        f"p95 {e2e['p95'] * 1000:.0f} ms, p99 {e2e['p99'] * 1000:.0f} ms; "
-        f"{e2e['deliveries_per_s']:.1f} deliveries/s; missing {e2e['missing']}",
-        f"answers: {load['answers']}; receiver: {receiver.get('counts')}",
-        f"database after the load: {load['db_counts']} "
-        f"({load['db_counts']['audit_events'] / max(1, load['db_counts']['packages']):.1f} audit "
-        f"events per package; {load['db_counts']['audit_events'] / load['db_seconds']:.0f}/s "
-        f"over the {load['db_seconds']:.0f} s of the load phase, signing included)",
-        "peak RSS (MiB): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in sorted(peaks.items()))
-        + f", driver {load['peak_rss_kib'] / 1024:.0f}",
+        f"bound, gateway pipeline (ONE process: validate + verify + re-read, "
+        f"{gw['package_bytes'] / 1024:.1f} KiB signed): {gw['packages_per_s']:.0f} packages/s "
+        f"(validate {gw['ms']['validate']:.2f} ms, verify {gw['ms']['verify']:.2f} ms, "
+        f"re-read {gw['ms']['reread']:.2f} ms)",
+        f"bound, raw primitives (ONE process: hardened parse, XSD, C14N + SHA-256, RSA verify): "
+        f"{raw['packages_per_s']:.0f} packages/s ("
+        + ", ".join(f"{k} {v:.2f} ms" for k, v in raw["ms"].items())
+        + ")",
+        f"sustained intake (wrk -t{args.wrk_threads} -c{args.concurrency}, {seconds:.1f} s, "
+        f"~16 KiB signed, 1-5 recipients): {intake_rate:.1f} packages/s "
+        f"({accepted} accepted; answers "
+        + ", ".join(f"{k} {v}" for k, v in sorted(wrk.items()) if k.isdigit())
+        + f"; {wrk['errors']} socket errors; {wrapped} repeats past the prepared packages); "
+        f"intake latency p50 {wrk['p50_us'] / 1000:.0f} ms, p99 {wrk['p99_us'] / 1000:.0f} ms; "
+        f"= {intake_rate / gw['packages_per_s']:.0%} of the gateway-pipeline bound, "
+        f"{intake_rate / raw['packages_per_s']:.0%} of the raw bound",
+        f"  CPU while taking them in: {cpu_intake}",
+        f"  CPU until every copy was done: {cpu_total}",
+        f"  end to end: {so['packages']} packages, {so['done']}/{so['copies']} copies done "
+        f"(pushed 2xx, or fetched + acknowledged) in {so['span_s']:.1f} s = "
+        f"{so['packages_per_s']:.1f} packages/s ({so['copies_per_s']:.1f} copies/s) = "
+        f"{so['packages_per_s'] / gw['packages_per_s']:.0%} of the gateway-pipeline bound, "
+        f"{so['packages_per_s'] / raw['packages_per_s']:.0%} of the raw bound"
+        f"{'' if load['sustained_drained'] else ' (NOT all done before the drain timeout)'}",
+        f"fixed rate {r['offered_per_s']:.0f} packages/s for {r['seconds']:.1f} s "
+        f"({ro['packages']} packages, {ro['copies']} copies): intake -> delivered "
+        + ", ".join(f"{k} {v:.0f} ms" for k, v in ro["latency_ms"].items())
+        + f"; intake p99 {r['intake_p99_ms']:.0f} ms"
+        f"{'' if load['rate_drained'] else ' (NOT all done before the drain timeout)'}",
+        f"  CPU: {cpu_rate}",
+        f"answers to the polling agencies and the fixed-rate sender: {load['answers']}; "
+        f"receiver: {receiver.get('counts')}",
+        f"database after the load: {load['db_counts']}",
+        "peak RSS (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(peaks.items())),
     ]
     if memory:
         big = memory["big"]
@@ -585,15 +626,14 @@ def report(
             f"intake {big['intake_s']:.2f} s, delivered {big['delivered']} in "
             f"{big['end_to_end_s']:.2f} s; peak extra memory: {extra}"
         )
-    print("\n".join(lines))
+    print("\n".join(lines), flush=True)
     if args.json:
         Path(args.json).write_text(
             json.dumps(
                 {
-                    "bound": bound,
-                    "sustained": s,
-                    "mix": mix,
-                    "e2e": e2e,
+                    "bounds": bounds,
+                    "load": {k: v for k, v in load.items()},
+                    "cpu_total_ms_per_package": total,
                     "peaks": peaks,
                     "memory": memory,
                 },
@@ -611,7 +651,12 @@ def main() -> None:
     parser.add_argument("--serve-workers", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
     parser.add_argument("--worker-concurrency", type=int, default=16)
-    parser.add_argument("--concurrency", type=int, default=32, help="sustained: requests in flight")
+    parser.add_argument("--concurrency", type=int, default=64, help="sustained: wrk connections")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--rate", type=float, default=125, help="the latency phase's offered packages/s"
+    )
+    parser.add_argument("--rate-seconds", type=float, default=20)
     parser.add_argument("--sustained-seconds", type=float, default=30)
     parser.add_argument("--sustained-packages", type=int, default=6000)
     parser.add_argument("--mix-seconds", type=float, default=30)
@@ -634,6 +679,7 @@ def main() -> None:
         help="extra environment for the gateway processes",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy every gateway process into DIR")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument(
         "--postgres-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -642,18 +688,21 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.agencies, args.serve_workers, args.workers = 10, 2, 1
-        args.sustained_seconds, args.sustained_packages = 3, 200
-        args.mix_seconds, args.mix_packages = 3, 60
+        args.sustained_seconds, args.sustained_packages, args.concurrency = 5, 300, 16
+        args.rate, args.rate_seconds = 20, 3
         args.bound_seconds, args.bound_packages = 1, 20
         args.big_mb, args.drain_seconds, args.phase_timeout = 2, 60, 300
     h = Harness(args)
     try:
         h.setup()
-        bound = h.driver("bound", "bound.json")
+        bounds = h.driver("bounds", "bounds.json", script="lean_driver.py")
         h.start_gateway()
-        t0 = time.monotonic()
-        load = h.driver("run", "load.json", extra={"pids": h.procs.pids()})
-        load["db_counts"], load["db_seconds"] = h.db_counts(), time.monotonic() - t0
+        if args.profile:
+            h.profile(Path(args.profile))
+        load = h.driver("run", "load.json", extra={"pids": h.procs.pids()}, script="lean_driver.py")
+        load["db_counts"] = h.db_counts()
+        for name in [n for n in h.procs.named if n.startswith("py-spy")]:
+            h.procs.stop(name, signal.SIGINT)  # py-spy writes its file on SIGINT
         peaks = h.peaks()
         memory = h.memory() if args.big_mb else None
         h.procs.stop("receiver")
@@ -661,7 +710,7 @@ def main() -> None:
         receiver = json.loads(receiver_out.read_text()) if receiver_out.exists() else {}
         if receiver:
             peaks["receiver"] = receiver["peak_rss_kib"] / 1024
-        report(args, h, bound, load, receiver, peaks, memory)
+        report(args, h, bounds, load, receiver, peaks, memory)
     finally:
         h.cleanup()
 

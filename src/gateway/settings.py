@@ -249,7 +249,14 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1)
     worker_grace_seconds: float = Field(default=30.0, ge=0)
     relay_batch_size: int = Field(default=100, ge=1)
-    relay_poll_interval: float = Field(default=0.25, gt=0)
+    relay_poll_interval: float = Field(
+        default=0.25, gt=0, description="the relay's outbox poll without LISTEN (SQLite)"
+    )
+    relay_sweep_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL: the relay's outbox sweep while LISTEN wakes it on commit",
+    )
     audit_chain_interval: float = Field(
         default=0.5, gt=0, description="seconds between the server's audit chaining passes"
     )

@@ -83,6 +83,8 @@ class Endpoint:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender died mid-body (a killed worker): no request, nothing to check
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break

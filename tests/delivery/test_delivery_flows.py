@@ -225,6 +225,27 @@ async def test_ack_notice_to_push_and_poll_senders(gateway_settings):
         assert r.status_code == 403
 
 
+async def test_ack_notice_to_a_poll_sender_is_listed_at_once(gateway_settings):
+    """A poll-mode sender's acknowledgement notice is written available in the ack's own
+    transaction: listed by the very next GET /notices, with no outbox row for a worker."""
+    settings = fast_settings(gateway_settings)
+    async with gateway(settings) as gw:
+        keys = await register(gw, {}, poll=(G22, H41, H14, G17))
+        sent = await send(gw, keys[G22], document(1))
+        d41 = next(d["delivery_id"] for d in sent["deliveries"] if d["recipient"] == H41)
+        assert (await gw.post(f"/api/v1/deliveries/{d41}/ack", keys[H41])).status_code == 200
+        page = (await gw.get("/api/v1/notices", keys[G22])).json()
+        (notice,) = [n for n in page["items"] if n["delivery_id"] == d41]
+        assert notice["state"] == "available" and notice["type"] == "delivery.acknowledged"
+        assert notice["payload"]["recipient"] == H41
+        assert notice["payload"]["package_id"] == sent["package_id"]
+        async with gw.db.sessionmaker() as session:
+            rows = await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.topic == "notice.ready")
+            )
+            assert rows.all() == []
+
+
 async def test_cancel_and_push_secret_rotation(gateway_settings):
     settings = fast_settings(gateway_settings)
     async with endpoints(always(404)) as (ep,), gateway(settings) as gw:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from .. import event_loop
 from ..cli_lang import language, say
 from ..cli_output import JsonFlag, print_json, print_table
 from ..cli_session import run_in_session
@@ -72,8 +73,14 @@ async def _run(*, relay: bool, worker: bool, concurrency: int | None) -> int:
                 f"gateway {what} running ({runtime.queue.name} queue); SIGTERM stops it",
             )
         )
-        # this process's delivery events are chained even when no server runs
-        async with background_chainer(db, settings.audit_chain_interval):
+        # a worker's delivery events are chained even when no server runs; a relay writes
+        # no audit events, so it spends nothing on chaining (issue 14)
+        chaining = (
+            background_chainer(db, settings.audit_chain_interval)
+            if worker
+            else contextlib.nullcontext()
+        )
+        async with chaining:
             await runtime.wait()
             await runtime.stop()
     finally:
@@ -92,7 +99,7 @@ def relay_command(
     Several relays may run on PostgreSQL. Exits non-zero after losing the database or broker
     for GATEWAY_DELIVERY_FATAL_AFTER_SECONDS."""
     _logging(log_level)
-    raise typer.Exit(asyncio.run(_run(relay=True, worker=False, concurrency=None)))
+    raise typer.Exit(event_loop.run(_run(relay=True, worker=False, concurrency=None)))
 
 
 def worker_command(
@@ -109,7 +116,7 @@ def worker_command(
             say("--concurrency phải ít nhất là 1", "--concurrency must be at least 1")
         )
     _logging(log_level)
-    raise typer.Exit(asyncio.run(_run(relay=False, worker=True, concurrency=concurrency)))
+    raise typer.Exit(event_loop.run(_run(relay=False, worker=True, concurrency=concurrency)))
 
 
 def _fail(exc: GatewayError) -> typer.Exit:

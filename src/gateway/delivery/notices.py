@@ -2,15 +2,17 @@
 
 - `hold_push_copies`: a copy for a push-mode recipient is not "sent" when it is queued; its
   `sent_at` (and legal receipt time) are set when its endpoint answers 2xx.
-- `queue_ack_notice`: when a recipient acknowledges its copy, the original sender is told the
-  same way packages travel (outbox → queue → worker): pushed as JSON to a push-mode sender
+- `queue_ack_notice`: when a recipient acknowledges its copy, the original sender is told:
+  a push-mode sender the way packages travel (outbox → queue → worker), pushed as JSON
 
       {"type": "delivery.acknowledged", "notice_id", "package_id", "delivery_id",
        "recipient", "acknowledged_at"}
 
-  with the usable push headers (X-Gateway-Delivery-Id carries the notice id), or listed in
-  GET /api/v1/notices for a poll-mode sender. (The acknowledgement also shows in the
-  package's timeline at once.)
+  with the usable push headers (X-Gateway-Delivery-Id carries the notice id); a poll-mode
+  sender's notice is written `available` at once, in the acknowledging transaction, and
+  listed in GET /api/v1/notices — exactly what the worker would have made of it, without the
+  trip through outbox, relay, queue and worker (issue 14). (The acknowledgement also shows in
+  the package's timeline at once.)
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import new_id, show_time
-from ..packages.models import Delivery
+from ..packages.models import Delivery, Package
+from ..registry.models import Agency
 from .models import Notice, OutboxMessage
 from .repository import DeliveryRepository
+from .wake import notify_outbox
 
 
 async def hold_push_copies(session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
@@ -38,10 +43,17 @@ async def hold_push_copies(session: AsyncSession, deliveries: Sequence[Delivery]
 async def queue_ack_notice(
     session: AsyncSession, delivery: Delivery, at: datetime
 ) -> Notice | None:
-    repo = DeliveryRepository(session)
-    package = await repo.package(delivery.package_id)
-    if package is None:
+    # the package and how its sender takes notices, in one query
+    row = (
+        await session.execute(
+            select(Package, Agency.delivery_mode, Agency.endpoint_url)
+            .outerjoin(Agency, Agency.code == Package.sender_code)
+            .where(Package.id == delivery.package_id)
+        )
+    ).first()
+    if row is None:
         return None
+    package, mode, endpoint = row
     notice, ready = sender_notice(
         package,
         delivery,
@@ -55,8 +67,15 @@ async def queue_ack_notice(
             "acknowledged_at": show_time(at),
         },
     )
-    repo.add_notice(notice)
-    repo.add_outbox([ready])
+    repo = DeliveryRepository(session)
+    if mode == "push" and endpoint:
+        repo.add_notice(notice)
+        repo.add_outbox([ready])
+        notify_outbox(session)
+    else:  # nothing to push: listed for polling now, as the worker would have settled it
+        notice.state = "available"
+        notice.sent_at = at
+        repo.add_notice(notice)
     return notice
 
 

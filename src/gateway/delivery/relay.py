@@ -8,6 +8,11 @@ transaction rolls back and the rows are published again by the next batch (or an
 a crash between publish and commit can duplicate a job, never lose one; consumers are
 idempotent by delivery id.
 
+Waking: a relay sleeps until rows commit (gateway.delivery.wake: PostgreSQL's NOTIFY from the
+outbox trigger, heard on a LISTEN connection; in-process wake-ups on SQLite), and polls the
+outbox only as a sweeper: every `sweep_interval` while it is listening, every `poll_interval`
+otherwise (SQLite, or while the LISTEN connection is being re-established).
+
 Topics: `delivery.ready` (a package copy for a recipient, also written by an operator's resend)
 and `notice.ready` (a notice for an original sender, e.g. an acknowledgement).
 """
@@ -25,6 +30,7 @@ from .models import OutboxMessage
 from .queue import DeliveryQueue
 from .repository import DeliveryRepository
 from .uow import write_session
+from .wake import OutboxListener, on_outbox_commit
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +65,19 @@ class Relay:
         *,
         batch_size: int = 100,
         poll_interval: float = 0.25,
+        sweep_interval: float = 5.0,
         fatal_after: float = 120.0,
     ) -> None:
         self.db = db
         self.queue = queue
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.sweep_interval = max(sweep_interval, poll_interval)
         self.fatal_after = fatal_after
         self.published = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()
+        self.listener = OutboxListener(db.engine, self.wake) if db.dialect == "postgresql" else None
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,9 +87,10 @@ class Relay:
             rows = await DeliveryRepository(session).claim_outbox_peek()
         return rows
 
-    async def run_once(self) -> int:
-        """Publish one batch; returns how many rows were published."""
-        if not await self._pending():
+    async def run_once(self, *, peek: bool = True) -> int:
+        """Publish one batch; returns how many rows were published. `peek`: look first with
+        a plain read, so that an idle sweep takes no lock (a wake-up knows rows committed)."""
+        if peek and not await self._pending():
             return 0
         async with write_session(self.db) as session:
             rows = await DeliveryRepository(session).claim_outbox(self.batch_size)
@@ -114,20 +124,54 @@ class Relay:
                     row.published_at = now
                     continue
                 row.published_at = now
+            jobs = await self._with_work(session, jobs)
             if jobs:
                 await self.queue.publish(session, jobs)
         self.published += len(jobs)
-        self.queue.wake()
+        if jobs:
+            self.queue.wake()
         return len(rows)
+
+    async def _with_work(self, session, jobs: list[DeliveryJob]) -> list[DeliveryJob]:  # type: ignore[no-untyped-def]
+        """Queue only what needs work (issue 14): a job for a copy already in a poll-mode
+        inbox, or no longer pending, would be a no-op for the worker; its row is marked
+        published like the others. Notices always go."""
+        copies = [j.delivery_id for j in jobs if j.kind != "notice"]
+        keep = await DeliveryRepository(session).copies_needing_work(copies)
+        return [j for j in jobs if j.kind == "notice" or j.delivery_id in keep]
+
+    @property
+    def idle_wait(self) -> float:
+        """How long to sleep when no wake-up comes: a sweep while LISTEN works, else a poll."""
+        listening = self.listener is not None and self.listener.listening
+        return self.sweep_interval if listening else self.poll_interval
 
     async def run(self, stop_event: asyncio.Event) -> None:
         """Relay until `stop_event`; raise RelayFatal after `fatal_after` s of failures."""
+        forget = on_outbox_commit(self.wake)
+        listening = (
+            asyncio.create_task(self.listener.run(stop_event), name="outbox-listener")
+            if self.listener is not None
+            else None
+        )
+        try:
+            await self._loop(stop_event)
+        finally:
+            forget()
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
+
+    async def _loop(self, stop_event: asyncio.Event) -> None:
         failing_since: float | None = None
         pause = 0.2
         log.info("outbox relay started (%s queue)", self.queue.name)
+        woken = False
         while not stop_event.is_set():
+            self._wake.clear()  # before the batch: a commit heard during it is not lost
             try:
-                n = await self.run_once()
+                n = await self.run_once(peek=not woken)
                 failing_since, pause, self.last_error = None, 0.2, None
             except asyncio.CancelledError:
                 raise
@@ -144,9 +188,10 @@ class Relay:
                 pause = min(pause * 2, 5.0)
                 continue
             if n >= self.batch_size:
+                woken = True  # more rows are waiting
                 continue
-            self._wake.clear()
-            await _wait_any(stop_event, self._wake, self.poll_interval)
+            await _wait_any(stop_event, self._wake, self.idle_wait)
+            woken = self._wake.is_set()
         log.info("outbox relay stopped (%d published)", self.published)
 
 

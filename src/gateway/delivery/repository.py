@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
+from ..outages.models import EndpointHealth
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency
 from .models import Notice, OutboxMessage, QueuedJob
@@ -134,6 +135,59 @@ class DeliveryRepository:
         if lock:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
+
+    async def copy_to_deliver(
+        self, delivery_id: str
+    ) -> tuple[Delivery, Agency | None, bool, bytes | None] | None:
+        """A delivery job's reads in one round trip: the copy, its recipient agency, whether
+        its package still exists, and the package's bytes — only for a push-mode recipient
+        (a poll copy never loads them, whatever their size)."""
+        push = and_(Agency.delivery_mode == "push", func.coalesce(Agency.endpoint_url, "") != "")
+        row = (
+            await self.session.execute(
+                select(
+                    Delivery,
+                    Agency,
+                    Package.id.is_not(None),
+                    case((push, Package.raw), else_=None),
+                )
+                .outerjoin(Agency, Agency.code == Delivery.recipient_code)
+                .outerjoin(Package, Package.id == Delivery.package_id)
+                .where(Delivery.id == delivery_id)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1], bool(row[2]), row[3])
+
+    async def copies_needing_work(self, ids: Sequence[str]) -> set[str]:
+        """Of these copies, those a delivery job still has work for: pending, and either for a
+        push-mode recipient or not yet marked sent (gateway.delivery.service's first checks).
+        A poll copy marked sent at intake is already in its recipient's inbox."""
+        if not ids:
+            return set()
+        push = and_(Agency.delivery_mode == "push", func.coalesce(Agency.endpoint_url, "") != "")
+        rows = await self.session.scalars(
+            select(Delivery.id)
+            .outerjoin(Agency, Agency.code == Delivery.recipient_code)
+            .where(
+                Delivery.id.in_(list(ids)),
+                Delivery.state == "pending",
+                push | Delivery.sent_at.is_(None),
+            )
+        )
+        return set(rows.all())
+
+    async def locked_with_health(self, delivery_id: str) -> tuple[Delivery | None, bool]:
+        """The copy locked for recording a push result, and whether its recipient's endpoint is
+        marked failing (gateway.outages.health) — one round trip for the usual healthy case."""
+        row = (
+            await self.session.execute(
+                select(Delivery, EndpointHealth.failing_since.is_not(None))
+                .outerjoin(EndpointHealth, EndpointHealth.target == Delivery.recipient_code)
+                .where(Delivery.id == delivery_id)
+                .with_for_update(of=Delivery)
+            )
+        ).first()
+        return (None, False) if row is None else (row[0], bool(row[1]))
 
     async def package(self, package_id: str, *, with_raw: bool = False) -> Package | None:
         stmt = select(Package).where(Package.id == package_id)

@@ -20,6 +20,7 @@ from ..axis.repository import AxisRepository
 from ..packages.models import Delivery, Package
 from .models import OutboxMessage
 from .repository import DeliveryRepository
+from .wake import notify_outbox
 
 
 def delivery_outbox_row(
@@ -111,6 +112,7 @@ class Requeue:
                     )
                 ]
             )
+        notify_outbox(self.repo.session)
         # rows are written (and locked) before the audit log's lock is taken
         await self.repo.session.flush()
         for d in resent:

@@ -76,6 +76,7 @@ class DeliveryRuntime:
                 self.queue,
                 batch_size=self.settings.relay_batch_size,
                 poll_interval=self.settings.relay_poll_interval,
+                sweep_interval=self.settings.relay_sweep_interval,
                 fatal_after=self.settings.delivery_fatal_after_seconds,
             )
             self._spawn(self.relay.run(self.stop_event), "relay")

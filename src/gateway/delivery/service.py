@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio.to_thread
@@ -58,6 +59,7 @@ from .push import PushClient
 from .push_attempt import AttemptResult, PushTarget, attempt_push
 from .repository import DeliveryRepository
 from .requeue import Requeue
+from .results import ResultBatch
 from .uow import write_session
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,18 @@ RESENDABLE = ("failed",)
 CANCELLABLE = ("failed", "pending")
 JSON_TYPE = "application/json"
 DUPLICATE_DELAY = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """A push result as committed, for what follows the commit."""
+
+    recipient: str
+    at: datetime
+    failing_since: datetime | None
+    observed: str
+    delivered_at: datetime | None
+    queued_at: datetime
 
 
 class DeliveryHandler:
@@ -89,6 +103,7 @@ class DeliveryHandler:
         self.box = box or settings.secret_box()
         self.calendars = CalendarCache(db, settings)  # operators' changes included
         self.clock = clock
+        self.results = ResultBatch(db)
         self._in_flight: set[str] = set()
 
     async def __call__(self, job: DeliveryJob) -> HandlerResult:
@@ -145,21 +160,18 @@ class DeliveryHandler:
     # --- package copies ------------------------------------------------------------------
     async def _delivery(self, job: DeliveryJob) -> HandlerResult:
         async with self.db.read_session() as session:
-            repo = DeliveryRepository(session)
-            delivery = await repo.delivery(job.delivery_id)
-            if delivery is None:
+            found = await DeliveryRepository(session).copy_to_deliver(job.delivery_id)
+            if found is None:
                 return HandlerResult.done("unknown delivery")
+            delivery, agency, package_exists, raw = found
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
-            agency = await repo.agency(delivery.recipient_code)
             push = agency is not None and agency.delivery_mode == "push" and agency.endpoint_url
             if not push:
                 needs_marking = delivery.sent_at is None
             else:
-                package = await repo.package(delivery.package_id, with_raw=True)
-                if package is None:
+                if not package_exists:
                     return HandlerResult.done("package gone")
-                raw = package.raw
                 url = self._push_url(agency)
                 secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]
                 started = delivery.retry_from or delivery.queued_at
@@ -215,8 +227,10 @@ class DeliveryHandler:
         assert outcome is not None
         result = attempt.result
         calendar = await self.calendars.get()
-        async with write_session(self.db) as session:
-            delivery = await DeliveryRepository(session).delivery(job.delivery_id, lock=True)
+
+        async def write(session: AsyncSession) -> _Recorded | HandlerResult:
+            repo = DeliveryRepository(session)
+            delivery, endpoint_failing = await repo.locked_with_health(job.delivery_id)
             if delivery is None:
                 return HandlerResult.done("delivery gone")
             now = self.clock()
@@ -228,7 +242,7 @@ class DeliveryHandler:
             # the endpoint's health (gateway.outages.health); a permanent 4xx says nothing
             health = HealthLog(session)
             failing_since = None
-            if outcome.delivered:
+            if outcome.delivered and endpoint_failing:  # healthy: nothing to write
                 failing_since = await health.success(recipient, at=now)
             elif outcome.transient:
                 await health.failure(recipient, at=now, error=outcome.reason)
@@ -269,13 +283,21 @@ class DeliveryHandler:
                     )
             delivered_at = delivery.delivered_at if observed == "delivered" else None
             queued_at = delivery.queued_at
-        if failing_since is not None:  # this 2xx ended a failure: close any incident, drain
-            await close_on_recovery(self.db, calendar, recipient, at=now)
+            return _Recorded(recipient, now, failing_since, observed, delivered_at, queued_at)
+
+        # in one transaction with the results of the pushes finishing alongside (results.py)
+        done = await self.results.run(job.delivery_id, write)
+        if isinstance(done, HandlerResult):
+            return done
+        if done.failing_since is not None:  # this 2xx ended a failure: close incident, drain
+            await close_on_recovery(self.db, calendar, done.recipient, at=done.at)
         # after the commit: one report per push attempt (gateway.observability.metrics)
         observer_for(self.db).delivery_attempt(
-            outcome=observed,
+            outcome=done.observed,
             recipient=job.recipient,
-            latency_seconds=(delivered_at - queued_at).total_seconds() if delivered_at else None,
+            latency_seconds=(
+                (done.delivered_at - done.queued_at).total_seconds() if done.delivered_at else None
+            ),
             push_seconds=outcome.elapsed.total_seconds() if outcome.elapsed else None,
         )
         return result

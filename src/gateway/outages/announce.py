@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import show_time
 from ..delivery.notices import sender_notice
+from ..delivery.wake import notify_outbox
 from .models import OutageEmail, OutageIncident
 from .repository import OutageRepository
 
@@ -48,5 +49,7 @@ async def announce(
         outbox.append(ready)
     session.add_all(notices)
     session.add_all(outbox)
+    if outbox:
+        notify_outbox(session)
     session.add(OutageEmail(incident_id=incident.id, event=event, created_at=now))
     await session.flush()

@@ -5,7 +5,7 @@ outbox rows (intake, a resend, an outage drain, a notice) needs no extra round t
 Nothing on SQLite: there the relay is woken in process (gateway.delivery.wake).
 
 Revision ID: 2026_12_02_hot_delivery
-Revises: 2026_12_02_regulatory2 (after the intake side of issue 14 and the regulatory gaps, merged first)
+Revises: 2026_12_02_regulatory2
 Create Date: 2026-12-02 00:00:00
 """
 

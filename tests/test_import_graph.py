@@ -43,11 +43,13 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "intake_gate",
             "listen",
             "migration_state",
+            "outbox",
             "plain_words",
             "public_holidays",
             "request_problems",
             "secretbox",
             "settings",
+            "uow",
         ),
     ),
     # being watched: logs with request ids, the delivery observer, counters, health probes

@@ -42,7 +42,6 @@ from ..audit.service import AuditLog
 from ..auth.service import Principal
 from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
-from ..delivery.uow import write_session
 from ..edxml import EdxmlError, parse_package
 from ..edxml.trace import relay_bytes
 from ..errors import Forbidden, GatewayError
@@ -55,6 +54,7 @@ from ..registry.models import Agency, AgencySystem
 from ..registry.schemas import AGENCY_CODE_PATTERN
 from ..registry.service import infer_level
 from ..settings import Settings
+from ..uow import write_session
 from .client import VxpClient, VxpClientConfig, VxpClientError
 from .models import UpstreamReceipt
 from .repository import AxisRepository

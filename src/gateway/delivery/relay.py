@@ -20,11 +20,11 @@ import logging
 import time
 
 from ..db import Database, utcnow
+from ..outbox import OutboxMessage
+from ..uow import write_session
 from .jobs import DeliveryJob, MalformedJob
-from .models import OutboxMessage
 from .queue import DeliveryQueue
 from .repository import DeliveryRepository
-from .uow import write_session
 
 log = logging.getLogger(__name__)
 

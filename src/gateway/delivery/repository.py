@@ -9,9 +9,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from ..packages.models import Delivery, Package
+from ..outbox import OutboxMessage
+from ..packages.models import Delivery, Notice, Package
 from ..registry.models import Agency
-from .models import Notice, OutboxMessage, QueuedJob
+from .models import QueuedJob, UpstreamForward
 
 
 class DeliveryRepository:
@@ -134,6 +135,14 @@ class DeliveryRepository:
         if lock:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
+
+    async def forwards_for(self, delivery_ids: Sequence[str]) -> dict[str, UpstreamForward]:
+        if not delivery_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(UpstreamForward).where(UpstreamForward.delivery_id.in_(list(delivery_ids)))
+        )
+        return {f.delivery_id: f for f in rows.all()}
 
     async def package(self, package_id: str, *, with_raw: bool = False) -> Package | None:
         stmt = select(Package).where(Package.id == package_id)

@@ -18,7 +18,7 @@ The job handler (`DeliveryHandler`), for a `document`/`status` job:
    a 2xx that ends a failure then closes the agency's open outage incident and drains its
    backlog (gateway.outages.service), after the commit.
 
-`notice` jobs do the same for a notice to an original sender (gateway.delivery.notices): POST
+`notice` jobs do the same for a notice to an original sender (gateway.packages.notices): POST
 the JSON notice to a push-mode sender, or make it available in GET /notices.
 
 `DeliveryAdmin` (never commits): list deliveries, resend failed ones (singly or in bulk by
@@ -50,6 +50,7 @@ from ..registry.endpoint_secret import push_url
 from ..registry.models import Agency
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
+from ..uow import write_session
 from ..workdays.cache import CalendarCache
 from .backoff import RetryPolicy
 from .breaker import EndpointGuard
@@ -58,7 +59,6 @@ from .push import PushClient
 from .push_attempt import AttemptResult, PushTarget, attempt_push
 from .repository import DeliveryRepository
 from .requeue import Requeue
-from .uow import write_session
 
 log = logging.getLogger(__name__)
 

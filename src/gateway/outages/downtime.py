@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 from ..audit.service import AuditLog
 from ..calendar import OfficeCalendar
 from ..db import Database
-from ..delivery.uow import write_session
+from ..uow import write_session
 from .models import GatewayDowntime, GatewayHeartbeat
 from .service import seconds
 

@@ -15,8 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime
-from ..delivery.models import BigId
+from ..db import Base, BigId, UTCDateTime
 
 UPSTREAM = "upstream"
 """The target key of the link to the national axis (an agency code never looks like it)."""

@@ -24,8 +24,8 @@ from fastapi import FastAPI
 
 from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
-from ..delivery.uow import write_session
 from ..settings import Settings
+from ..uow import write_session
 from ..workdays.cache import CalendarCache
 from .mailer import send_pending
 from .models import OutageIncident

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..axis.models import UpstreamForward
+from ..delivery.models import UpstreamForward
 from ..edxml.codes import Priority
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency

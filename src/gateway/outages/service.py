@@ -26,7 +26,7 @@ from ..audit.service import AuditLog
 from ..calendar import OfficeCalendar
 from ..db import Database
 from ..delivery.requeue import Requeue
-from ..delivery.uow import write_session
+from ..uow import write_session
 from .announce import announce
 from .models import UPSTREAM, OutageIncident, kind_of
 from .repository import OutageRepository

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from ..delivery.models import OutboxMessage
+from ..outbox import OutboxMessage
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 
 

@@ -21,13 +21,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import new_id, show_time
-from ..packages.models import Delivery
-from .models import Notice, OutboxMessage
-from .repository import DeliveryRepository
+from ..outbox import OutboxMessage
+from ..registry.repository import AgencyRepository
+from .models import Delivery, Notice
+from .repository import PackageRepository
 
 
 async def hold_push_copies(session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
-    agencies = await DeliveryRepository(session).agencies([d.recipient_code for d in deliveries])
+    agencies = await AgencyRepository(session).get_many([d.recipient_code for d in deliveries])
     for d in deliveries:
         agency = agencies.get(d.recipient_code)
         if agency is not None and agency.delivery_mode == "push" and agency.endpoint_url:
@@ -38,8 +39,7 @@ async def hold_push_copies(session: AsyncSession, deliveries: Sequence[Delivery]
 async def queue_ack_notice(
     session: AsyncSession, delivery: Delivery, at: datetime
 ) -> Notice | None:
-    repo = DeliveryRepository(session)
-    package = await repo.package(delivery.package_id)
+    package = await PackageRepository(session).get(delivery.package_id)
     if package is None:
         return None
     notice, ready = sender_notice(
@@ -55,8 +55,8 @@ async def queue_ack_notice(
             "acknowledged_at": show_time(at),
         },
     )
-    repo.add_notice(notice)
-    repo.add_outbox([ready])
+    session.add(notice)
+    session.add(ready)
     return notice
 
 

@@ -21,10 +21,11 @@ from gateway.audit.models import AuditEvent
 from gateway.delivery.backoff import RetryPolicy
 from gateway.delivery.breaker import EndpointGuard
 from gateway.delivery.jobs import DeliveryJob, HandlerResult
+from gateway.delivery.models import EndpointHealth
 from gateway.delivery.push import HEADER_DELIVERY_ID, PushClient
 from gateway.delivery.relay import job_for
 from gateway.delivery.service import DeliveryHandler
-from gateway.outages.models import EndpointHealth, OutageIncident
+from gateway.outages.models import OutageIncident
 from gateway.outages.monitor import OutageMonitor
 from gateway.outbox import OutboxMessage
 from gateway.packages.models import Delivery

@@ -1,5 +1,9 @@
-"""Delivery tables: the embedded database queue, and the forwarding queue of copies for the
-national axis (its connector is gateway.axis.connector).
+"""Delivery tables: the health of each push target, the embedded database queue, and the
+forwarding queue of copies for the national axis (its connector is gateway.axis.connector).
+
+`endpoint_health` has at most one row per target (an agency, or the upstream link), written in
+the same transaction as each push result, so every worker process and replica sees the same
+picture (the circuit breaker is only per process); outages (gateway.outages) are read from it.
 
 The transactional outbox the relay (gateway.delivery.relay) reads is gateway.outbox: every
 capability writes to it, so it sits on the foundation. Notices to senders, which intake and
@@ -14,6 +18,20 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, BigId, UTCDateTime, utcnow
+
+
+class EndpointHealth(Base):
+    """How a target's pushes are going (gateway.delivery.health): `failing_since` is set by the
+    first transient failure after a success and cleared by the next success, which is then
+    `recovered_at`. `last_failure_at` and `last_error` are those of the latest failure."""
+
+    __tablename__ = "endpoint_health"
+
+    target: Mapped[str] = mapped_column(String(35), primary_key=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class QueuedJob(Base):

@@ -14,7 +14,7 @@ The job handler (`DeliveryHandler`), for a `document`/`status` job:
    `legal_received_at` and a `delivery.delivered` audit event; giving up (permanent 4xx, or the
    retry budget spent) → `failed` with a `delivery.failed` audit event, and the runtime sends
    the job to the dead-letter queue. The same transaction notes the endpoint's health
-   (gateway.outages.health: a transient failure marks the agency failing, a 2xx clears it);
+   (gateway.delivery.health: a transient failure marks the agency failing, a 2xx clears it);
    a 2xx that ends a failure then closes the agency's open outage incident and drains its
    backlog (gateway.outages.service), after the commit.
 
@@ -42,8 +42,6 @@ from ..edxml import relay_bytes
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..observability.logging import request_id_var
 from ..observability.observe import observer_for
-from ..outages.health import HealthLog
-from ..outages.service import close_on_recovery
 from ..packages.arrival import mark_entered
 from ..registry.endpoint_policy import plain_http_refused, refusal_message
 from ..registry.endpoint_secret import push_url
@@ -54,9 +52,11 @@ from ..uow import write_session
 from ..workdays.cache import CalendarCache
 from .backoff import RetryPolicy
 from .breaker import EndpointGuard
+from .health import HealthLog
 from .jobs import DeliveryJob, HandlerResult
 from .push import PushClient
 from .push_attempt import AttemptResult, PushTarget, attempt_push
+from .recovery import recovered
 from .repository import DeliveryRepository
 from .requeue import Requeue
 
@@ -225,7 +225,7 @@ class DeliveryHandler:
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
             recipient = delivery.recipient_code
-            # the endpoint's health (gateway.outages.health); a permanent 4xx says nothing
+            # the endpoint's health (gateway.delivery.health); a permanent 4xx says nothing
             health = HealthLog(session)
             failing_since = None
             if outcome.delivered:
@@ -270,7 +270,7 @@ class DeliveryHandler:
             delivered_at = delivery.delivered_at if observed == "delivered" else None
             queued_at = delivery.queued_at
         if failing_since is not None:  # this 2xx ended a failure: close any incident, drain
-            await close_on_recovery(self.db, calendar, recipient, at=now)
+            await recovered(self.db, calendar, recipient, at=now)  # gateway.delivery.recovery
         # after the commit: one report per push attempt (gateway.ops.metrics)
         observer_for(self.db).delivery_attempt(
             outcome=observed,

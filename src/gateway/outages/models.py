@@ -1,11 +1,9 @@
-"""Tables of outage tracking: the health of each push target, and the incidents.
+"""Tables of outage tracking: the incidents.
 
 A *target* is what the gateway pushes to: an agency (its code) or the gateway's own upstream
-link to the national axis (`UPSTREAM`). `endpoint_health` has at most one row per target,
-written in the same transaction as each push result, so every worker process and replica sees
-the same picture (the circuit breaker is only per process). `outage_incidents` holds one row
-per outage that lasted longer than the threshold; at most one is open (`closed_at` NULL) per
-target.
+link to the national axis (`UPSTREAM`). Its health is gateway.delivery.models.EndpointHealth
+(written with each push result, below outages). `outage_incidents` holds one row per outage
+that lasted longer than the threshold; at most one is open (`closed_at` NULL) per target.
 """
 
 from __future__ import annotations
@@ -26,20 +24,6 @@ KINDS = ("agency", "upstream")
 
 def kind_of(target: str) -> str:
     return "upstream" if target == UPSTREAM else "agency"
-
-
-class EndpointHealth(Base):
-    """How a target's pushes are going (gateway.outages.health): `failing_since` is set by the
-    first transient failure after a success and cleared by the next success, which is then
-    `recovered_at`. `last_failure_at` and `last_error` are those of the latest failure."""
-
-    __tablename__ = "endpoint_health"
-
-    target: Mapped[str] = mapped_column(String(35), primary_key=True)
-    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutageIncident(Base):

@@ -1,6 +1,6 @@
 """Outage rules: when an incident opens, how it closes, and the drain of the backlog.
 
-- **Open**: a target that has been failing (gateway.outages.health) for more than the
+- **Open**: a target that has been failing (gateway.delivery.health) for more than the
   threshold of *working* time (`OfficeCalendar.working_time_between(failing_since, now)`,
   4 working hours by default) gets an incident — at most one open per target — audited as
   `outage.opened`. Only targets the gateway still pushes to: an active push-mode agency, or the

@@ -160,12 +160,6 @@ class DeliveryRepository:
     async def agency(self, code: str) -> Agency | None:
         return await self.session.get(Agency, code)
 
-    async def agencies(self, codes: Sequence[str]) -> dict[str, Agency]:
-        if not codes:
-            return {}
-        rows = await self.session.scalars(select(Agency).where(Agency.code.in_(list(codes))))
-        return {a.code: a for a in rows.all()}
-
     async def deliveries(
         self,
         *,
@@ -189,9 +183,6 @@ class DeliveryRepository:
         return list((await self.session.scalars(stmt)).all())
 
     # --- notices -----------------------------------------------------------------------
-    def add_notice(self, notice: Notice) -> None:
-        self.session.add(notice)
-
     async def notice(self, notice_id: str) -> Notice | None:
         return await self.session.get(Notice, notice_id)
 

@@ -122,7 +122,7 @@ async def run(args: argparse.Namespace) -> None:
                         code=H17, name="Bench H17", delivery_mode="push", endpoint_url=endpoint
                     )
                 )
-                from gateway.delivery.secrets import rotate_push_secret
+                from gateway.registry.push_secrets import rotate_push_secret
 
                 await rotate_push_secret(session, agency, settings.secret_box(), actor="bench")
                 _, key = await service.create_system(SystemIn(name="bench", agencies=[A80]))

@@ -287,7 +287,7 @@ class Harness:
 
     async def register(self) -> dict[str, dict[str, str]]:
         from gateway.db import Database
-        from gateway.delivery.secrets import rotate_push_secret
+        from gateway.registry.push_secrets import rotate_push_secret
         from gateway.registry.schemas import AgencyIn, SystemIn
         from gateway.registry.service import RegistryService
         from gateway.settings import Settings

@@ -4,8 +4,9 @@ through others, a module that imports it back.
 
 The import graph is read from the source with `ast` (nothing is imported): every `import` and
 `from … import`, also those inside functions and under TYPE_CHECKING, since a lazy import is
-still a dependency. Modules on the same floor may import each other (the capabilities do); the
-cycle check still holds there.
+still a dependency. Modules on the same floor may import each other (the modules of one
+capability folder do); the cycle check still holds there. Each capability folder is a floor of
+its own, so the folders import each other in one direction only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,24 @@ from pathlib import Path
 import pytest
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "gateway"
+
+# The capabilities' floors, bottom to top: a folder uses those below it, never one above, so
+# there is no circle between folders either. Where a folder needs what one above it does, the
+# process wiring connects them (gateway.wiring) instead of an import.
+CAPABILITIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # the directory's tables (agencies, systems): auth resolves a calling system from them
+    ("directory", ("registry.models",)),
+    ("auth", ("auth",)),
+    ("registry", ("registry",)),
+    ("workdays", ("workdays",)),
+    ("packages", ("packages",)),
+    # the trust folder's wiring to the registry and packages, its HTTP routes and CLI
+    ("trust", ("trust.cli", "trust.routes", "trust.runtime")),
+    ("delivery", ("delivery",)),
+    ("outages", ("outages",)),
+    ("axis", ("axis",)),
+    ("archive", ("archive",)),
+)
 
 # Bottom to top. A name is a module or a package of gateway (relative, "__init__" for the
 # package itself); a module takes the floor of the longest name that contains it.
@@ -44,11 +63,13 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "intake_gate",
             "listen",
             "migration_state",
+            "outbox",
             "plain_words",
             "public_holidays",
             "request_problems",
             "secretbox",
             "settings",
+            "uow",
         ),
     ),
     # being watched: logs with request ids, the delivery observer, counters, health probes
@@ -56,30 +77,23 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the hash-chained audit log every capability writes to, and the CLI unit of work that
     # chains it after its commit
     ("audit", ("audit", "cli_session")),
-    # the capabilities; they may use each other (never in a circle)
-    (
-        "capabilities",
-        (
-            "archive",
-            "auth",
-            "axis",
-            "delivery",
-            "outages",
-            "packages",
-            "registry",
-            "workdays",
-            # the trust folder's wiring to the registry and packages, its HTTP routes and CLI
-            "trust.cli",
-            "trust.routes",
-            "trust.runtime",
-        ),
-    ),
+    # the capabilities, each folder a floor of its own (CAPABILITIES, bottom to top)
+    *((f"capabilities/{label}", names) for label, names in CAPABILITIES),
     # the operators' surfaces: dashboard, reports, backups, accounts, /metrics figures
     ("operators", ("ops",)),
     # what starts processes and assembles everything
     (
         "entrances",
-        ("all_models", "app", "cli", "cli_group", "cli_problems", "server_cli", "startup_failure"),
+        (
+            "all_models",
+            "app",
+            "cli",
+            "cli_group",
+            "cli_problems",
+            "server_cli",
+            "startup_failure",
+            "wiring",
+        ),
     ),
 )
 
@@ -263,12 +277,33 @@ def test_checker_finds_an_upward_import(tmp_path: Path) -> None:
     graph = import_graph(source)
     assert cycles(graph) == []
     assert upward_imports(graph) == [
-        "gateway.delivery.service (capabilities) imports gateway.ops.logging (operators)"
+        "gateway.delivery.service (capabilities/delivery) imports gateway.ops.logging (operators)"
+    ]
+
+
+def test_checker_finds_an_import_up_the_capability_folders(tmp_path: Path) -> None:
+    # packages sit below delivery: intake importing delivery's tables is an import up a floor
+    source = _tree(
+        tmp_path,
+        {
+            "packages/__init__.py": "",
+            "packages/service.py": "from ..delivery.models import QueuedJob\n",
+            "delivery/__init__.py": "",
+            "delivery/models.py": "from ..packages import service\n",
+        },
+    )
+    graph = import_graph(source)
+    assert cycles(graph) == [["gateway.delivery.models", "gateway.packages.service"]]
+    assert upward_imports(graph) == [
+        "gateway.packages.service (capabilities/packages) imports gateway.delivery.models"
+        " (capabilities/delivery)"
     ]
 
 
 def test_checker_places_a_module_by_its_longest_name() -> None:
     assert FLOORS[floor_of("gateway.trust.verify")][0] == "format"
-    assert FLOORS[floor_of("gateway.trust.runtime")][0] == "capabilities"
+    assert FLOORS[floor_of("gateway.trust.runtime")][0] == "capabilities/trust"
+    assert FLOORS[floor_of("gateway.registry.models")][0] == "capabilities/directory"
+    assert FLOORS[floor_of("gateway.registry.service")][0] == "capabilities/registry"
     assert FLOORS[floor_of("gateway")][0] == "foundation"
     assert floor_of("gateway.newcomer") is None

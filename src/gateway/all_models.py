@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from . import outbox as _outbox  # noqa: F401
 from .archive import models as _archive  # noqa: F401
 from .audit import models as _audit  # noqa: F401
 from .auth import models as _auth  # noqa: F401

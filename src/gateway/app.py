@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, body_policy, error_handlers, input_policy
+from . import __version__, body_policy, error_handlers, input_policy, wiring
 from .audit.chainer import background_chainer
 from .auth.cache import PrincipalCache
 from .axis import routes as axis_routes
@@ -124,6 +124,7 @@ def create_app(settings: Settings, *, signature_check: SignatureCheck | None = N
         docs_url=None,  # served from the packaged assets by gateway.ops.api_docs
         redoc_url=None,
     )
+    wiring.wire()  # hooks between capabilities (gateway.wiring)
     app.state.settings = settings
     app.state.calendar = settings.office_calendar()
     settings.check_service_runtime()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
+from . import __version__, wiring
 from .cli_group import LazyCommand, LazyGatewayGroup
 from .cli_lang import LANGUAGES, choose
 from .cli_problems import set_debugging
@@ -121,6 +121,7 @@ def main(
         raise typer.BadParameter(f"{lang!r}: use {' or '.join(LANGUAGES)}", param_hint="--lang")
     choose(lang)
     set_debugging(debug)
+    wiring.wire()  # hooks between capabilities (gateway.wiring), e.g. for `gateway worker`
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
 from pydantic import PlainSerializer
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -81,6 +81,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# 64-bit counters (outbox, queue, event ids); SQLite autoincrements only INTEGER PRIMARY KEY
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 def show_time(value: datetime) -> str:

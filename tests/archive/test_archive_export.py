@@ -16,12 +16,13 @@ from sqlalchemy import select
 from conftest import original_from_g22, sample_bytes
 from gateway.archive.bundle import CERTIFICATE, MANIFEST, verify_bundle
 from gateway.archive.cli import export_bundle, prune_exported
-from gateway.archive.models import ArchiveExport, ArchiveTombstone
+from gateway.archive.models import ArchiveExport
 from gateway.archive.service import ArchiveError, Selection
 from gateway.audit.models import AuditEvent
 from gateway.audit.service import chain_and_verify
 from gateway.db import VIETNAM, utcnow
 from gateway.edxml import open_attachment, parse_package
+from gateway.packages.models import ArchiveTombstone
 from gateway.trust import GatewaySigner
 from gateway.trust.keys import init_dev_keys
 from support.seeding import A80, G17, G22, H14, H41, seed

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from conftest import GatewayClient, original_from_g22, rewrite, sample_bytes
 from gateway.axis.client import VxpClientError
 from gateway.axis.connector import AxisContext, Connector, sync_agencies, upstream_client
-from gateway.axis.models import UpstreamForward, UpstreamReceipt
+from gateway.axis.models import UpstreamReceipt
+from gateway.delivery.models import UpstreamForward
 
 A = "000.00.01.H01"  # an agency of province 1 (gateway 1)
 A2 = "000.00.02.H01"  # another one, never known upstream

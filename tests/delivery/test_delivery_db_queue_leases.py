@@ -16,7 +16,7 @@ from gateway.db import Database, utcnow
 from gateway.delivery.jobs import DeliveryJob
 from gateway.delivery.models import QueuedJob
 from gateway.delivery.queue import DbQueue, consumer_name
-from gateway.delivery.uow import write_session
+from gateway.uow import write_session
 
 
 class Clock:

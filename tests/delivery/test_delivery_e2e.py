@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 
 from gateway.audit.models import AuditEvent
 from gateway.delivery import config
-from gateway.delivery.models import OutboxMessage, QueuedJob
+from gateway.delivery.models import QueuedJob
+from gateway.outbox import OutboxMessage
 from support.rabbitmq_vhost import rabbitmq_url
 
 N = 4

@@ -37,10 +37,10 @@ from sqlalchemy import func, select
 from gateway.audit.models import AuditEvent
 from gateway.db import Database
 from gateway.delivery import config
-from gateway.delivery.models import OutboxMessage
 from gateway.delivery.queue import RabbitQueue
 from gateway.delivery.relay import Relay
 from gateway.delivery.runtime import DeliveryRuntime
+from gateway.outbox import OutboxMessage
 from gateway.settings import Settings
 from support.rabbitmq_vhost import rabbitmq_url
 

@@ -30,8 +30,8 @@ from sqlalchemy import select
 
 from gateway.audit.models import AuditEvent
 from gateway.delivery import config
-from gateway.delivery.models import OutboxMessage
 from gateway.delivery.runtime import DeliveryRuntime
+from gateway.outbox import OutboxMessage
 from support.rabbitmq_vhost import rabbitmq_url
 
 TRANSPORTS = [

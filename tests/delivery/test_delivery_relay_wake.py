@@ -1,4 +1,4 @@
-"""The relay wakes when outbox rows commit (gateway.delivery.wake), not on its next poll:
+"""The relay wakes when outbox rows commit (gateway.outbox_wake), not on its next poll:
 PostgreSQL's outbox trigger NOTIFYs on commit, whoever wrote the rows; on SQLite the writer's
 `notify_outbox` wakes the relays of its process after the commit, never after a rollback."""
 
@@ -13,7 +13,7 @@ from conftest import BACKENDS
 from gateway.db import Database
 from gateway.delivery.relay import Relay
 from gateway.delivery.requeue import delivery_outbox_row
-from gateway.delivery.wake import notify_outbox, on_outbox_commit
+from gateway.outbox_wake import notify_outbox, on_outbox_commit
 
 SLOW = 60.0  # a poll and a sweep far longer than any wait below
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from conftest import BACKENDS
 from gateway.db import Database
-from gateway.delivery.models import OutboxMessage
 from gateway.delivery.requeue import delivery_outbox_row
 from gateway.delivery.results import ResultBatch
+from gateway.outbox import OutboxMessage
 
 
 def unit(n: int, *, fail: bool = False):  # type: ignore[no-untyped-def]

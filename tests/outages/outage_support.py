@@ -21,12 +21,13 @@ from gateway.audit.models import AuditEvent
 from gateway.delivery.backoff import RetryPolicy
 from gateway.delivery.breaker import EndpointGuard
 from gateway.delivery.jobs import DeliveryJob, HandlerResult
-from gateway.delivery.models import OutboxMessage
+from gateway.delivery.models import EndpointHealth
 from gateway.delivery.push import HEADER_DELIVERY_ID, PushClient
 from gateway.delivery.relay import job_for
 from gateway.delivery.service import DeliveryHandler
-from gateway.outages.models import EndpointHealth, OutageIncident
+from gateway.outages.models import OutageIncident
 from gateway.outages.monitor import OutageMonitor
+from gateway.outbox import OutboxMessage
 from gateway.packages.models import Delivery
 from ops.ops_support import A80, H17, document
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from conftest import GatewayClient
 from gateway.app import create_app
 from gateway.audit.models import AuditEvent
-from gateway.delivery.models import Notice
 from gateway.outages.models import GatewayHeartbeat, OutageEmail, OutageIncident
+from gateway.packages.models import Notice
 from ops.ops_support import A80, H17, create_operator, document, logged_in
 
 

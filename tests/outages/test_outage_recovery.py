@@ -69,7 +69,7 @@ async def recovered_but_not_closed(make_gateway, monkeypatch):
     """An incident open since Friday 16:00 (raised Monday 11:00) whose endpoint recovers on
     Monday 14:00 while the process dies before closing it: returns the harness and the copy
     that was waiting."""
-    import gateway.delivery.service as delivery_service
+    import gateway.delivery.recovery as recovery
 
     h = await start(make_gateway, at=vn(2026, 11, 20, 16, 0))
     waiting = await h.send(1)
@@ -80,7 +80,7 @@ async def recovered_but_not_closed(make_gateway, monkeypatch):
     async def crashed(*_a, **_k):
         return None
 
-    monkeypatch.setattr(delivery_service, "close_on_recovery", crashed)
+    monkeypatch.setattr(recovery, "_listeners", [crashed])  # in place of the outages closer
     h.clock.set(2026, 11, 23, 14, 0)
     h.endpoint.status = 200
     await h.send(2)

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from conftest import GatewayClient, rewrite
 from gateway.axis.client import VxpClientError
 from gateway.axis.connector import AxisContext, Connector, Forwarder, upstream_client
-from gateway.axis.models import UpstreamForward
-from gateway.delivery.models import OutboxMessage
+from gateway.delivery.models import UpstreamForward
 from gateway.outages.models import UPSTREAM, OutageIncident
 from gateway.outages.monitor import OutageMonitor
+from gateway.outbox import OutboxMessage
 from gateway.packages.models import Delivery
 from ops.ops_support import A80, H17, document
 

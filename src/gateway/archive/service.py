@@ -32,12 +32,12 @@ from ..edxml import (
     real_file_name,
 )
 from ..edxml.filetypes import detect
-from ..packages.models import Delivery, Package
+from ..packages.models import ArchiveTombstone, Delivery, Package
 from ..packages.service import PackageService
 from ..settings import Settings
 from .bundle import safe_file_name
 from .circular_02 import circular_02_metadata
-from .models import ArchiveExport, ArchiveTombstone
+from .models import ArchiveExport
 
 Role = Literal["any", "sender", "recipient"]
 ARCHIVE_ACTOR = Principal(kind="operator", id="archive", name="archive", role="admin")

@@ -42,11 +42,10 @@ from ..audit.service import AuditLog
 from ..auth.service import Principal
 from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
-from ..delivery.uow import write_session
+from ..delivery.health import HealthLog
 from ..edxml import EdxmlError, parse_package
 from ..edxml.trace import relay_bytes
 from ..errors import Forbidden, GatewayError
-from ..outages.health import HealthLog
 from ..outages.models import UPSTREAM
 from ..outages.service import close_on_recovery
 from ..packages.models import Delivery
@@ -55,6 +54,7 @@ from ..registry.models import Agency, AgencySystem
 from ..registry.schemas import AGENCY_CODE_PATTERN
 from ..registry.service import infer_level
 from ..settings import Settings
+from ..uow import write_session
 from .client import VxpClient, VxpClientConfig, VxpClientError
 from .models import UpstreamReceipt
 from .repository import AxisRepository
@@ -202,7 +202,7 @@ class Forwarder:
             repo = AxisRepository(session)
             audit = AuditLog(session)
             now = self.ctx.clock()
-            # the link's health (gateway.outages.health); a permanent refusal says nothing
+            # the link's health (gateway.delivery.health); a permanent refusal says nothing
             health = HealthLog(session)
             if error is None:
                 failing_since = await health.success(UPSTREAM, at=now)

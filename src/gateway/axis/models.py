@@ -1,5 +1,7 @@
-"""Tables of the national-axis protocol (VXP): credentials of SDK clients, the durable upstream
-forwarding queue, what the poller took from upstream, and receipt reports (updateStatus).
+"""Tables of the national-axis protocol (VXP): credentials of SDK clients, what the poller took
+from upstream, and receipt reports (updateStatus). The durable upstream forwarding queue is
+gateway.delivery.models.UpstreamForward: requeues and outages line its rows up again, and they
+sit below the axis.
 
 There is no second package store: VXP messages are the packages and deliveries of
 gateway.packages. These tables only hold what the protocol adds.
@@ -9,12 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, new_id, utcnow
 
-FORWARD_STATES = ("pending", "sent", "failed")
 RECEIPT_STATES = ("stored", "acked", "rejected")
 
 
@@ -42,37 +43,6 @@ class VxpCredential(Base):
     admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     max_skew_seconds: Mapped[float | None] = mapped_column(Float)
     allowed_sources: Mapped[list[str] | None] = mapped_column(JSON)
-
-
-class UpstreamForward(Base):
-    """One delivery to an out-of-province recipient, to be sent to the national axis.
-
-    Claimable work row (the outbox guarantee without a broker): written in the intake
-    transaction; a connector claims due rows by setting a lease (`lease_until`), sends the
-    package with sendEdoc and marks the row `sent` (recording the upstream DocId) — or moves
-    `next_attempt_at` forward with backoff; after the last attempt the row and its delivery
-    become `failed` for an operator. A connector that dies leaves its lease to expire.
-    """
-
-    __tablename__ = "axis_upstream_forwards"
-    __table_args__ = (Index("ix_axis_upstream_forwards_due", "state", "next_attempt_at"),)
-
-    delivery_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
-    )
-    package_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("packages.id", ondelete="CASCADE"), index=True
-    )
-    recipient_code: Mapped[str] = mapped_column(String(35))
-    state: Mapped[str] = mapped_column(String(10), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    upstream_doc_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UpstreamReceipt(Base):

@@ -9,9 +9,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
+from ..delivery.models import UpstreamForward
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency, AgencySystem
-from .models import ReceiptReport, UpstreamForward, UpstreamReceipt, VxpCredential
+from .models import ReceiptReport, UpstreamReceipt, VxpCredential
 
 
 class AxisRepository:
@@ -81,14 +82,6 @@ class AxisRepository:
             .order_by(Package.received_at.desc(), Delivery.recipient_code)
         )
         return [(p, d) for p, d in rows.all()]
-
-    async def forwards_for(self, delivery_ids: Sequence[str]) -> dict[str, UpstreamForward]:
-        if not delivery_ids:
-            return {}
-        rows = await self.session.scalars(
-            select(UpstreamForward).where(UpstreamForward.delivery_id.in_(list(delivery_ids)))
-        )
-        return {f.delivery_id: f for f in rows.all()}
 
     # --- agencies -------------------------------------------------------------------
     async def agencies(self, *, level: int | None = None) -> list[Agency]:

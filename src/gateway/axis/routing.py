@@ -21,12 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
+from ..delivery.models import UpstreamForward
 from ..errors import RecipientUnknown
 from ..packages.models import Delivery, Package
 from ..packages.schemas import Timeline
 from ..registry.models import Agency
 from ..registry.service import CODE_2016, RegistryService, Route, infer_level
-from .models import UpstreamForward, UpstreamReceipt
+from .models import UpstreamReceipt
 
 UPSTREAM_MODE = "upstream"
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit.service import AuditLog
 from ..auth.service import Principal, peer_is_trusted
 from ..db import begin_write, show_time, utcnow
+from ..delivery.repository import DeliveryRepository
 from ..errors import BadRequest, Conflict, Forbidden, GatewayError, NotFound, ValidationFailed
 from ..packages.models import Delivery, Package
 from ..packages.service import PackageService, status_label
@@ -462,7 +463,7 @@ class VxpService:
             if package is None or package.sender_code not in agencies:
                 package_id = None
         rows = await self.repo.sent(agencies, kind, package_id=package_id, limit=self.PAGE)
-        forwards = await self.repo.forwards_for([d.id for _, d in rows])
+        forwards = await DeliveryRepository(self.session).forwards_for([d.id for _, d in rows])
         data = []
         for p, d in rows:
             forward = forwards.get(d.id)

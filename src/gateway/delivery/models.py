@@ -1,32 +1,37 @@
-"""Delivery tables: the transactional outbox, the embedded database queue, notices to senders.
+"""Delivery tables: the health of each push target, the embedded database queue, and the
+forwarding queue of copies for the national axis (its connector is gateway.axis.connector).
 
-The outbox holds one row per message to publish, written in the same transaction as the state
-change that causes it; the relay (gateway.delivery.relay) hands unpublished rows, in `id` order,
-to the delivery queue (RabbitMQ, or `queued_jobs` in embedded mode) and sets `published_at`.
+`endpoint_health` has at most one row per target (an agency, or the upstream link), written in
+the same transaction as each push result, so every worker process and replica sees the same
+picture (the circuit breaker is only per process); outages (gateway.outages) are read from it.
+
+The transactional outbox the relay (gateway.delivery.relay) reads is gateway.outbox: every
+capability writes to it, so it sits on the foundation. Notices to senders, which intake and
+outages write and the workers deliver, are gateway.packages.models.Notice.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, new_id, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from ..db import Base, BigId, UTCDateTime, utcnow
 
 
-class OutboxMessage(Base):
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+class EndpointHealth(Base):
+    """How a target's pushes are going (gateway.delivery.health): `failing_since` is set by the
+    first transient failure after a success and cleared by the next success, which is then
+    `recovered_at`. `last_failure_at` and `last_error` are those of the latest failure."""
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    __tablename__ = "endpoint_health"
+
+    target: Mapped[str] = mapped_column(String(35), primary_key=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class QueuedJob(Base):
@@ -59,28 +64,35 @@ class QueuedJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Notice(Base):
-    """A notice for an original sender, e.g. `delivery.acknowledged` when a recipient
-    acknowledged its copy. Push-mode senders get it POSTed (JSON, same HMAC headers as a
-    package); poll-mode senders read it from GET /api/v1/notices. States: `pending` (queued),
-    `available` (in the sender's notice list), `delivered` (pushed, 2xx), `failed`."""
+FORWARD_STATES = ("pending", "sent", "failed")
 
-    __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_agency_created", "agency_code", "created_at"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    agency_code: Mapped[str] = mapped_column(String(35), ForeignKey("agencies.code"))
-    type: Mapped[str] = mapped_column(String(50))
+class UpstreamForward(Base):
+    """One delivery to an out-of-province recipient, to be sent to the national axis.
+
+    Claimable work row (the outbox guarantee without a broker): written in the intake
+    transaction; a connector claims due rows by setting a lease (`lease_until`), sends the
+    package with sendEdoc and marks the row `sent` (recording the upstream DocId) — or moves
+    `next_attempt_at` forward with backoff; after the last attempt the row and its delivery
+    become `failed` for an operator. A connector that dies leaves its lease to expire.
+    """
+
+    __tablename__ = "axis_upstream_forwards"
+    __table_args__ = (Index("ix_axis_upstream_forwards_due", "state", "next_attempt_at"),)
+
+    delivery_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
     package_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("packages.id", ondelete="CASCADE"), index=True
     )
-    delivery_id: Mapped[str | None] = mapped_column(
-        String(36), ForeignKey("deliveries.id", ondelete="CASCADE")
-    )
-    payload: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    recipient_code: Mapped[str] = mapped_column(String(35))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    upstream_doc_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)

@@ -39,13 +39,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Database, utcnow
 from ..settings import Settings
+from ..uow import write_session
 from . import config
 from .broker import Broker, BrokerUnavailable
 from .jobs import DeliveryJob, HandlerResult, MalformedJob
 from .leases import held_by_a_dead_local_process
 from .models import QueuedJob
 from .repository import DeliveryRepository
-from .uow import write_session
 from .worker_runtime import run_consumer
 
 log = logging.getLogger(__name__)

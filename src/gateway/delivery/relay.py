@@ -8,7 +8,7 @@ transaction rolls back and the rows are published again by the next batch (or an
 a crash between publish and commit can duplicate a job, never lose one; consumers are
 idempotent by delivery id.
 
-Waking: a relay sleeps until rows commit (gateway.delivery.wake: PostgreSQL's NOTIFY from the
+Waking: a relay sleeps until rows commit (gateway.outbox_wake: PostgreSQL's NOTIFY from the
 outbox trigger, heard on a LISTEN connection; in-process wake-ups on SQLite), and polls the
 outbox only as a sweeper: every `sweep_interval` while it is listening, every `poll_interval`
 otherwise (SQLite, or while the LISTEN connection is being re-established).
@@ -25,12 +25,12 @@ import logging
 import time
 
 from ..db import Database, utcnow
+from ..outbox import OutboxMessage
+from ..outbox_wake import OutboxListener, on_outbox_commit
+from ..uow import write_session
 from .jobs import DeliveryJob, MalformedJob
-from .models import OutboxMessage
 from .queue import DeliveryQueue
 from .repository import DeliveryRepository
-from .uow import write_session
-from .wake import OutboxListener, on_outbox_commit
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from ..outages.models import EndpointHealth
-from ..packages.models import Delivery, Package
+from ..outbox import OutboxMessage
+from ..packages.models import Delivery, Notice, Package
 from ..registry.models import Agency
-from .models import Notice, OutboxMessage, QueuedJob
+from .models import EndpointHealth, QueuedJob, UpstreamForward
 
 
 class DeliveryRepository:
@@ -189,6 +189,14 @@ class DeliveryRepository:
         ).first()
         return (None, False) if row is None else (row[0], bool(row[1]))
 
+    async def forwards_for(self, delivery_ids: Sequence[str]) -> dict[str, UpstreamForward]:
+        if not delivery_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(UpstreamForward).where(UpstreamForward.delivery_id.in_(list(delivery_ids)))
+        )
+        return {f.delivery_id: f for f in rows.all()}
+
     async def package(self, package_id: str, *, with_raw: bool = False) -> Package | None:
         stmt = select(Package).where(Package.id == package_id)
         if with_raw:
@@ -204,12 +212,6 @@ class DeliveryRepository:
 
     async def agency(self, code: str) -> Agency | None:
         return await self.session.get(Agency, code)
-
-    async def agencies(self, codes: Sequence[str]) -> dict[str, Agency]:
-        if not codes:
-            return {}
-        rows = await self.session.scalars(select(Agency).where(Agency.code.in_(list(codes))))
-        return {a.code: a for a in rows.all()}
 
     async def deliveries(
         self,
@@ -234,9 +236,6 @@ class DeliveryRepository:
         return list((await self.session.scalars(stmt)).all())
 
     # --- notices -----------------------------------------------------------------------
-    def add_notice(self, notice: Notice) -> None:
-        self.session.add(notice)
-
     async def notice(self, notice_id: str) -> Notice | None:
         return await self.session.get(Notice, notice_id)
 

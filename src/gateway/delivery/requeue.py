@@ -16,11 +16,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
-from ..axis.repository import AxisRepository
+from ..outbox import OutboxMessage
+from ..outbox_wake import notify_outbox
 from ..packages.models import Delivery, Package
-from .models import OutboxMessage
 from .repository import DeliveryRepository
-from .wake import notify_outbox
 
 
 def delivery_outbox_row(
@@ -63,7 +62,6 @@ def most_urgent_first(
 class Requeue:
     def __init__(self, session: AsyncSession, actor: str) -> None:
         self.repo = DeliveryRepository(session)
-        self.axis = AxisRepository(session)
         self.audit = AuditLog(session)
         self.actor = actor
 
@@ -79,7 +77,7 @@ class Requeue:
         if any(d.state not in ("failed", "pending") for d in rows):
             raise ValueError("only failed or pending copies can be lined up again")
         packages = await self.repo.packages({d.package_id for d in rows})
-        forwards = await self.axis.forwards_for([d.id for d in rows])
+        forwards = await self.repo.forwards_for([d.id for d in rows])
         resent = []
         for d in most_urgent_first(rows, packages):
             resend = d.state == "failed"

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Database
-from .uow import write_session
+from ..uow import write_session
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[Any]]

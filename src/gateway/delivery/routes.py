@@ -26,6 +26,7 @@ from ..errors import (
     responses,
 )
 from ..packages.service import decode_cursor, encode_cursor
+from ..registry.push_secrets import rotate_push_secret
 from ..registry.service import RegistryService
 from .repository import DeliveryRepository
 from .schemas import (
@@ -38,7 +39,6 @@ from .schemas import (
     ReasonIn,
     ResendResult,
 )
-from .secrets import rotate_push_secret
 from .service import DeliveryAdmin
 
 AUTH = (Unauthenticated, Forbidden, ValidationFailed)

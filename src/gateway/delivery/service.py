@@ -14,11 +14,11 @@ The job handler (`DeliveryHandler`), for a `document`/`status` job:
    `legal_received_at` and a `delivery.delivered` audit event; giving up (permanent 4xx, or the
    retry budget spent) → `failed` with a `delivery.failed` audit event, and the runtime sends
    the job to the dead-letter queue. The same transaction notes the endpoint's health
-   (gateway.outages.health: a transient failure marks the agency failing, a 2xx clears it);
+   (gateway.delivery.health: a transient failure marks the agency failing, a 2xx clears it);
    a 2xx that ends a failure then closes the agency's open outage incident and drains its
    backlog (gateway.outages.service), after the commit.
 
-`notice` jobs do the same for a notice to an original sender (gateway.delivery.notices): POST
+`notice` jobs do the same for a notice to an original sender (gateway.packages.notices): POST
 the JSON notice to a push-mode sender, or make it available in GET /notices.
 
 `DeliveryAdmin` (never commits): list deliveries, resend failed ones (singly or in bulk by
@@ -43,24 +43,24 @@ from ..edxml import relay_bytes
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..observability.logging import request_id_var
 from ..observability.observe import observer_for
-from ..outages.health import HealthLog
-from ..outages.service import close_on_recovery
 from ..packages.arrival import mark_entered
 from ..registry.endpoint_policy import plain_http_refused, refusal_message
 from ..registry.endpoint_secret import push_url
 from ..registry.models import Agency
 from ..secretbox import SecretBox, SecretBoxError
 from ..settings import Settings
+from ..uow import write_session
 from ..workdays.cache import CalendarCache
 from .backoff import RetryPolicy
 from .breaker import EndpointGuard
+from .health import HealthLog
 from .jobs import DeliveryJob, HandlerResult
 from .push import PushClient
 from .push_attempt import AttemptResult, PushTarget, attempt_push
+from .recovery import recovered
 from .repository import DeliveryRepository
 from .requeue import Requeue
 from .results import ResultBatch
-from .uow import write_session
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class DeliveryHandler:
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
             recipient = delivery.recipient_code
-            # the endpoint's health (gateway.outages.health); a permanent 4xx says nothing
+            # the endpoint's health (gateway.delivery.health); a permanent 4xx says nothing
             health = HealthLog(session)
             failing_since = None
             if outcome.delivered and endpoint_failing:  # healthy: nothing to write
@@ -290,7 +290,7 @@ class DeliveryHandler:
         if isinstance(done, HandlerResult):
             return done
         if done.failing_since is not None:  # this 2xx ended a failure: close incident, drain
-            await close_on_recovery(self.db, calendar, done.recipient, at=done.at)
+            await recovered(self.db, calendar, done.recipient, at=done.at)  # delivery.recovery
         # after the commit: one report per push attempt (gateway.observability.metrics)
         observer_for(self.db).delivery_attempt(
             outcome=done.observed,

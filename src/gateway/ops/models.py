@@ -16,8 +16,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, utcnow
-from ..delivery.models import BigId
+from ..db import Base, BigId, UTCDateTime, utcnow
 
 
 class OperatorSession(Base):

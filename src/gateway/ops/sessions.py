@@ -200,7 +200,7 @@ class SessionStore:
         """Record a (so far failed) attempt in a transaction of its own, committed at once,
         unless the name is locked (None). Attempts on one name are serialized: SQLite has one
         writer at a time; PostgreSQL takes a transaction-scoped advisory lock on the name."""
-        from ..delivery.uow import write_session
+        from ..uow import write_session
 
         async with write_session(db) as writer:
             if db.dialect == "postgresql":
@@ -265,7 +265,7 @@ class SessionStore:
         ):
             return None
         if now - row.last_seen_at >= TOUCH_EVERY:
-            from ..delivery.uow import write_session
+            from ..uow import write_session
 
             async with write_session(db) as session:
                 live = await session.get(OperatorSession, sid)

@@ -2,7 +2,7 @@
 
 - a notice `outage.opened` / `outage.closed` for each document the outage holds up, in its
   sender's notice list (GET /api/v1/notices) or pushed to a push-mode sender, through the same
-  outbox as acknowledgement notices (gateway.delivery.notices);
+  outbox as acknowledgement notices (gateway.packages.notices);
 - an `OutageEmail` row that gateway.outages.mailer sends to the operators and to the
   administrator contacts of the agencies involved (registry contacts).
 """
@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import show_time
-from ..delivery.notices import sender_notice
-from ..delivery.wake import notify_outbox
+from ..outbox_wake import notify_outbox
+from ..packages.notices import sender_notice
 from .models import OutageEmail, OutageIncident
 from .repository import OutageRepository
 

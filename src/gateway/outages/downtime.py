@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, text
 from ..audit.service import AuditLog
 from ..calendar import OfficeCalendar
 from ..db import Database
-from ..delivery.uow import write_session
+from ..uow import write_session
 from .announce import announce
 from .models import GATEWAY, GatewayHeartbeat, OutageIncident
 from .repository import OutageRepository

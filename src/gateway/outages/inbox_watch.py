@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..audit.service import AuditLog
 from ..calendar import OfficeCalendar
 from ..db import Database
-from ..delivery.uow import write_session
 from ..packages.models import Delivery
 from ..registry.models import Agency
+from ..uow import write_session
 from .announce import announce
 from .models import OutageIncident
 from .repository import OutageRepository

@@ -15,9 +15,9 @@ import aiosmtplib
 from sqlalchemy import select, update
 
 from ..db import Database, show_time
-from ..delivery.uow import write_session
 from ..registry.models import Agency
 from ..settings import Settings
+from ..uow import write_session
 from .models import OutageEmail, OutageIncident
 from .repository import OutageRepository
 

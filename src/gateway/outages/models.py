@@ -1,11 +1,10 @@
-"""Tables of outage tracking: the health of each push target, and the incidents.
+"""Tables of outage tracking: the incidents.
 
 A *target* is what the gateway pushes to: an agency (its code) or the gateway's own upstream
-link to the national axis (`UPSTREAM`). `endpoint_health` has at most one row per target,
-written in the same transaction as each push result, so every worker process and replica sees
-the same picture (the circuit breaker is only per process). `outage_incidents` holds one row
-per outage that lasted longer than the threshold; at most one is open (`closed_at` NULL) per
-kind and target. Kinds:
+link to the national axis (`UPSTREAM`). Its health is gateway.delivery.models.EndpointHealth
+(written with each push result, below outages). `outage_incidents` holds one row per outage
+that lasted longer than the threshold; at most one is open (`closed_at` NULL) per kind and
+target. Kinds:
 
 - `agency` / `upstream`: pushes to an agency's endpoint / to the national axis failing;
 - `inbox`: a poll-mode agency not collecting its inbox (gateway.outages.inbox_watch);
@@ -20,8 +19,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime
-from ..delivery.models import BigId
+from ..db import Base, BigId, UTCDateTime
 
 UPSTREAM = "upstream"
 """The target key of the link to the national axis (an agency code never looks like it)."""
@@ -40,20 +38,6 @@ AGENCY_KINDS = ("agency", "inbox")
 def kind_of(target: str) -> str:
     """The kind of a push target's incident."""
     return "upstream" if target == UPSTREAM else "agency"
-
-
-class EndpointHealth(Base):
-    """How a target's pushes are going (gateway.outages.health): `failing_since` is set by the
-    first transient failure after a success and cleared by the next success, which is then
-    `recovered_at`. `last_failure_at` and `last_error` are those of the latest failure."""
-
-    __tablename__ = "endpoint_health"
-
-    target: Mapped[str] = mapped_column(String(35), primary_key=True)
-    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutageIncident(Base):

@@ -27,8 +27,8 @@ from fastapi import FastAPI
 
 from ..calendar import OfficeCalendar
 from ..db import Database, utcnow
-from ..delivery.uow import write_session
 from ..settings import Settings
+from ..uow import write_session
 from ..workdays.cache import CalendarCache
 from .inbox_watch import watch_inboxes
 from .mailer import send_pending

@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..axis.models import UpstreamForward
+from ..delivery.models import EndpointHealth, UpstreamForward
 from ..edxml.codes import Priority
 from ..packages.models import Delivery, Package
 from ..registry.models import Agency
-from .models import GATEWAY, UPSTREAM, EndpointHealth, OutageIncident, kind_of
+from .models import GATEWAY, UPSTREAM, OutageIncident, kind_of
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Outage rules: when an incident opens, how it closes, and the drain of the backlog.
 
-- **Open**: a target that has been failing (gateway.outages.health) for more than the
+- **Open**: a target that has been failing (gateway.delivery.health) for more than the
   threshold of *working* time (`OfficeCalendar.working_time_between(failing_since, now)`,
   4 working hours by default) gets an incident — at most one open per target — audited as
   `outage.opened`. Only targets the gateway still pushes to: an active push-mode agency, or the
@@ -26,7 +26,7 @@ from ..audit.service import AuditLog
 from ..calendar import OfficeCalendar
 from ..db import Database
 from ..delivery.requeue import Requeue
-from ..delivery.uow import write_session
+from ..uow import write_session
 from .announce import announce
 from .models import UPSTREAM, OutageIncident, kind_of
 from .repository import OutageRepository

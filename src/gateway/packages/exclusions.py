@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..auth.service import Principal
-from ..delivery.uow import write_session
 from ..edxml import DocumentPackage, FindingCode
 from ..edxml.exclusions import ExclusionRule, find_exclusions
 from ..edxml.validate import ValidationReport
 from ..errors import GatewayError
+from ..uow import write_session
 
 
 class DocumentExcluded(GatewayError):

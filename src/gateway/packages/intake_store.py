@@ -24,7 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import Base
-from ..delivery.models import OutboxMessage
+from ..outbox import OutboxMessage
+from ..outbox_wake import notify_outbox
 from .models import Delivery, Package
 
 
@@ -94,3 +95,4 @@ async def queue_copies(
             for d in deliveries
         ],
     )
+    notify_outbox(session)  # this process's relay (SQLite); PostgreSQL's trigger wakes all

@@ -1,4 +1,6 @@
-"""Tables of packages, deliveries, business statuses and document references.
+"""Tables of packages, deliveries, business statuses, document references, notices to senders
+about their copies (gateway.packages.notices) and the tombstones of packages pruned after their
+export to the archive (gateway.archive).
 
 Delivery states (`Delivery.state`):
 
@@ -187,3 +189,49 @@ class DocumentReference(Base):
     )
     business_type: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArchiveTombstone(Base):
+    """What stays of a package whose raw bytes were pruned after export: the hashes, and the
+    bundle that holds the bytes. The package row, its deliveries, statuses and audit events
+    stay; GET /packages/{id} answers 410 Gone."""
+
+    __tablename__ = "archive_tombstones"
+
+    package_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    bundle_id: Mapped[str] = mapped_column(String(36))
+    bundle_sha256: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    pruned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class Notice(Base):
+    """A notice for an original sender, e.g. `delivery.acknowledged` when a recipient
+    acknowledged its copy. Push-mode senders get it POSTed (JSON, same HMAC headers as a
+    package); poll-mode senders read it from GET /api/v1/notices. States: `pending` (queued),
+    `available` (in the sender's notice list), `delivered` (pushed, 2xx), `failed`."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_agency_created", "agency_code", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agency_code: Mapped[str] = mapped_column(String(35), ForeignKey("agencies.code"))
+    type: Mapped[str] = mapped_column(String(50))
+    package_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("packages.id", ondelete="CASCADE"), index=True
+    )
+    delivery_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("deliveries.id", ondelete="CASCADE")
+    )
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -37,7 +37,6 @@ from ..audit.service import AuditEntry, AuditLog
 from ..auth.service import Principal
 from ..calendar import OfficeCalendar
 from ..db import begin_write, new_id, utcnow
-from ..delivery.notices import queue_ack_notice
 from ..edxml import (
     BusinessDocType,
     DocumentPackage,
@@ -66,6 +65,7 @@ from . import intake_store
 from .arrival import EnteredVia, mark_entered
 from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
+from .notices import queue_ack_notice
 from .repository import PackageRepository
 from .schemas import (
     AckResult,
@@ -716,7 +716,7 @@ class PackageService:
             at=now,
             data={"package_id": delivery.package_id, "recipient": delivery.recipient_code},
         )
-        # tell the original sender, by push or in its notice list (gateway.delivery.notices)
+        # tell the original sender, by push or in its notice list (gateway.packages.notices)
         await queue_ack_notice(self.session, delivery, now)
         return AckResult(
             delivery_id=delivery.id,
@@ -859,7 +859,7 @@ class PackageService:
 
 async def _refuse_pruned(session: AsyncSession, package_id: str) -> None:
     """410 Gone for a package whose bytes were handed to the archive and pruned."""
-    from ..archive.models import ArchiveTombstone
+    from .models import ArchiveTombstone
 
     tombstone = await session.get(ArchiveTombstone, package_id)
     if tombstone is not None:

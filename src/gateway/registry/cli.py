@@ -142,7 +142,7 @@ def push_secret_command(
     """Generate (or rotate) push secrets and print them once, `CODE<TAB>SECRET` a line: the
     agency verifies the gateway's X-Gateway-Signature with it. A rotated secret replaces the
     old one at once; hand it over before its next push."""
-    from ..delivery.secrets import rotate_push_secret
+    from .push_secrets import rotate_push_secret
 
     if not codes and not missing:
         raise typer.BadParameter(

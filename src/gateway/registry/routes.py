@@ -110,7 +110,7 @@ def _box(request: Request) -> SecretBox:
 async def _with_push_secret(
     request: Request, session: AsyncSession, actor: str, agency: Agency
 ) -> AgencyOut:
-    from ..delivery.secrets import ensure_push_secret
+    from .push_secrets import ensure_push_secret
 
     secret = await ensure_push_secret(session, agency, _box(request), actor=actor)
     return AgencyOut.model_validate(agency).model_copy(update={"push_secret": secret})

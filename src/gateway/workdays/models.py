@@ -7,8 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UTCDateTime, utcnow
-from ..delivery.models import BigId
+from ..db import Base, BigId, UTCDateTime, utcnow
 
 KINDS = ("day_off", "working_day", "office_hours")
 

@@ -16,7 +16,8 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...audit.models import AuditEvent
-from ...delivery.models import OutboxMessage, QueuedJob
+from ...delivery.models import QueuedJob
+from ...outbox import OutboxMessage
 from ...packages.models import Delivery, Package
 from ...registry.models import Agency
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..db import utcnow
-from ..registry.models import Agency
 from ..secretbox import SecretBox
+from .models import Agency
 
 
 def new_push_secret() -> str:

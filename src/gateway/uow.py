@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..db import Database
+from .db import Database
 
 
 @asynccontextmanager

@@ -1,7 +1,6 @@
-"""Hooks the intake and acknowledgement code call, in their own transaction.
+"""Notices to a sender, written in the caller's transaction (a push copy not being "sent" until
+its endpoint answers 2xx is intake's own rule, gateway.packages.service `_plan`).
 
-- `hold_push_copies`: a copy for a push-mode recipient is not "sent" when it is queued; its
-  `sent_at` (and legal receipt time) are set when its endpoint answers 2xx.
 - `queue_ack_notice`: when a recipient acknowledges its copy, the original sender is told:
   a push-mode sender the way packages travel (outbox → queue → worker), pushed as JSON
 
@@ -17,27 +16,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import new_id, show_time
-from ..packages.models import Delivery, Package
+from ..outbox import OutboxMessage
+from ..outbox_wake import notify_outbox
 from ..registry.models import Agency
-from .models import Notice, OutboxMessage
-from .repository import DeliveryRepository
-from .wake import notify_outbox
-
-
-async def hold_push_copies(session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
-    agencies = await DeliveryRepository(session).agencies([d.recipient_code for d in deliveries])
-    for d in deliveries:
-        agency = agencies.get(d.recipient_code)
-        if agency is not None and agency.delivery_mode == "push" and agency.endpoint_url:
-            d.sent_at = None
-            d.legal_received_at = None
+from .models import Delivery, Notice, Package
 
 
 async def queue_ack_notice(
@@ -67,15 +55,14 @@ async def queue_ack_notice(
             "acknowledged_at": show_time(at),
         },
     )
-    repo = DeliveryRepository(session)
     if mode == "push" and endpoint:
-        repo.add_notice(notice)
-        repo.add_outbox([ready])
+        session.add(notice)
+        session.add(ready)
         notify_outbox(session)
     else:  # nothing to push: listed for polling now, as the worker would have settled it
         notice.state = "available"
         notice.sent_at = at
-        repo.add_notice(notice)
+        session.add(notice)
     return notice
 
 

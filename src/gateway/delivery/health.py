@@ -9,8 +9,8 @@ while holding the audit log's lock.
   non-permanent error) sets `failing_since`, unless the target is already failing;
 - a success clears it (`recovered_at`). `success` answers the `failing_since` it ended: this
   result is a recovery, and the caller closes the open incident once committed
-  (gateway.outages.service). A success while healthy writes nothing: the hot path of a
-  working endpoint takes no lock;
+  (gateway.delivery.recovery → gateway.outages.service). A success while healthy writes
+  nothing: the hot path of a working endpoint takes no lock;
 - a permanent refusal (a 4xx about one document) and an attempt that did not reach the endpoint
   (circuit breaker open, slots busy) say nothing about the endpoint: callers note nothing.
 """

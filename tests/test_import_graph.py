@@ -64,6 +64,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "listen",
             "migration_state",
             "outbox",
+            "outbox_wake",
             "plain_words",
             "public_holidays",
             "request_problems",

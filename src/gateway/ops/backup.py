@@ -664,6 +664,14 @@ BEGIN
            WHERE sequence_schema = '__SCHEMA__' LOOP
     EXECUTE format('DROP SEQUENCE IF EXISTS %I.%I CASCADE', '__SCHEMA__', r.sequence_name);
   END LOOP;
+  -- the gateway's own functions (the outbox NOTIFY trigger's), not an extension's
+  FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = '__SCHEMA__' AND p.prokind = 'f'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', r.sig);
+  END LOOP;
   FOR r IN SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
            WHERE n.nspname = '__SCHEMA__' AND t.typtype IN ('e', 'd') LOOP
     EXECUTE format('DROP TYPE IF EXISTS %I.%I CASCADE', '__SCHEMA__', r.typname);

@@ -32,7 +32,7 @@ from ..uow import write_session
 from .announce import announce
 from .models import OutageIncident
 from .repository import OutageRepository
-from .service import ACTOR, seconds
+from .service import ACTOR, record_opening, seconds
 
 KIND = "inbox"
 
@@ -139,25 +139,12 @@ class InboxWatch:
             opened_at=now,
             last_error=f"{flag.waiting} bản văn bản chờ trong hộp thư, chưa được lấy về",
         )
-        incident.affected = await self.repo.affected_count(incident, now)
-        self.repo.add(incident)
-        await self.session.flush()
-        await AuditLog(self.session).append(
-            "outage.opened",
-            actor=ACTOR,
-            subject=f"outage:{incident.id}",
-            at=now,
-            data={
-                "kind": KIND,
-                "target": flag.code,
-                "started_at": flag.oldest_since.isoformat(),
-                "working_seconds": flag.working_seconds,
-                "affected": incident.affected,
-                "waiting": flag.waiting,
-            },
+        return await record_opening(
+            self.session,
+            incident,
+            now=now,
+            details={"working_seconds": flag.working_seconds, "waiting": flag.waiting},
         )
-        await announce(self.session, incident, "opened", now=now)
-        return incident
 
     async def refresh(self, incident_id: int, *, now: datetime) -> None:
         incident = await self.repo.incident(incident_id)

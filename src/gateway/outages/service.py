@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +47,32 @@ def is_due(
 ) -> bool:
     """Failing for more than the threshold of working time: agencies fall back to paper."""
     return calendar.working_time_between(failing_since, now) > threshold
+
+
+async def record_opening(
+    session: AsyncSession, incident: OutageIncident, *, now: datetime, details: dict[str, Any]
+) -> OutageIncident:
+    """Write a new incident with its affected count, audit `outage.opened` (its kind, target,
+    start and affected count, plus `details`) and announce it: every kind opens this way."""
+    repo = OutageRepository(session)
+    incident.affected = await repo.affected_count(incident, now)
+    repo.add(incident)
+    await session.flush()
+    await AuditLog(session).append(
+        "outage.opened",
+        actor=ACTOR,
+        subject=f"outage:{incident.id}",
+        at=now,
+        data={
+            "kind": incident.kind,
+            "target": incident.target,
+            "started_at": incident.started_at.isoformat(),
+            "affected": incident.affected,
+            **details,
+        },
+    )
+    await announce(session, incident, "opened", now=now)  # notices and e-mail
+    return incident
 
 
 class OutageService:
@@ -88,28 +115,17 @@ class OutageService:
             opened_at=now,
             last_error=health.last_error,
         )
-        incident.affected = await self.repo.affected_count(incident, now)
-        self.repo.add(incident)
-        await self.session.flush()
-        await AuditLog(self.session).append(
-            "outage.opened",
-            actor=ACTOR,
-            subject=f"outage:{incident.id}",
-            at=now,
-            data={
-                "kind": incident.kind,
-                "target": target,
-                "started_at": incident.started_at.isoformat(),
-                "working_seconds": seconds(
-                    self.calendar.working_time_between(incident.started_at, now)
-                ),
-                "affected": incident.affected,
+        working = self.calendar.working_time_between(incident.started_at, now)
+        return await record_opening(
+            self.session,
+            incident,
+            now=now,
+            details={
+                "working_seconds": seconds(working),
                 "last_error": (incident.last_error or "")[:500],
                 "escalated": escalated,
             },
         )
-        await announce(self.session, incident, "opened", now=now)  # notices and e-mail
-        return incident
 
     async def refresh(self, incident_id: int, *, now: datetime) -> None:
         """Keep an open incident's affected count and last error current (dashboard)."""

@@ -188,6 +188,23 @@ def postgres_admin(sql: str) -> None:
     asyncio.run(_postgres_admin(sql))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Settings for a database with nothing in it, on both backends, for migration tests (the
+    PostgreSQL one is made for the test and dropped after it)."""
+    from gateway.settings import Settings
+
+    if request.param == "sqlite":
+        yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
+        return
+    name = f"gateway_mig_{uuid.uuid4().hex[:10]}"
+    postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield Settings(database_url=postgres_url(name))
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def _settings(**kw: Any):
     from gateway.settings import Settings
 

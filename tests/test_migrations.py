@@ -3,31 +3,14 @@ models (autogenerate finds no difference), and back down to nothing."""
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from conftest import postgres_admin, postgres_url
 from gateway.all_models import load_models
 from gateway.db import Database, alembic_config
 from gateway.settings import Settings
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
-        return
-    name = f"gateway_mig_{uuid.uuid4().hex[:10]}"
-    postgres_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield Settings(database_url=postgres_url(name))
-    finally:
-        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_migrations_match_models_and_downgrade(empty_database):

@@ -4,31 +4,13 @@ e-mails (SQLite copies the table to change its CHECK constraint), and it goes ba
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from alembic import command
 from sqlalchemy import text
 
-from conftest import postgres_admin, postgres_url
 from gateway.db import Database, alembic_config
-from gateway.settings import Settings
 
 BEFORE = "2026_12_02_hot_intake"
 THIS = "2026_12_02_regulatory2"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
-        return
-    name = f"gateway_mig_{uuid.uuid4().hex[:10]}"
-    postgres_admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield Settings(database_url=postgres_url(name))
-    finally:
-        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _to(db: Database, revision: str, *, down: bool = False) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import cpu  # bench/cpu.py
 from lean_http import Pool
-from load_driver import KIB, Spec, bound, make_specs, sign_all
+from load_driver import KIB, Spec, bound, make_specs, sign_all, timed_rounds
 
 BENCH = Path(__file__).resolve().parent
 
@@ -97,20 +97,7 @@ def raw_bound(config: dict[str, Any]) -> dict[str, Any]:
         timings["c14n_digest"] += t3 - t2
         timings["rsa_verify"] += t4 - t3
 
-    for data in packages[:20]:
-        once(data)
-    timings.clear()
-    rounds, started = 0, time.perf_counter()
-    while time.perf_counter() < started + config["bound_seconds"]:
-        for data in packages:
-            once(data)
-            rounds += 1
-    elapsed = time.perf_counter() - started
-    return {
-        "packages_per_s": rounds / elapsed,
-        "ms": {k: v / rounds * 1000 for k, v in timings.items()},
-        "rounds": rounds,
-    }
+    return timed_rounds(once, packages, config["bound_seconds"], timings)
 
 
 def bounds(config: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ process ends it within `auth_cache_check_seconds`; a change behind the ORM's bac
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
 import textwrap
 
@@ -98,9 +98,11 @@ async def test_changes_committed_here_end_the_cache_at_once(cached):
     assert await me(gw, keys[H17]) == 401
 
 
-def revoke_in_another_process(gw, system: str) -> None:
+async def revoke_in_another_process(gw, system: str) -> None:
     """Revoke every key of `system` the way an operator's CLI would: another process, the
-    same database, through the ORM."""
+    same database, through the ORM. Awaited, not run blocking: the gateway's background tasks
+    in this event loop may be inside a write transaction, and on SQLite a blocked loop would
+    hold that lock until the other process gives up with 'database is locked'."""
     script = textwrap.dedent(
         f"""
         from gateway.cli_session import run_in_session
@@ -117,14 +119,15 @@ def revoke_in_another_process(gw, system: str) -> None:
                                 auto_migrate=False), work)
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+    assert await asyncio.wait_for(process.wait(), timeout=120) == 0
 
 
 async def test_a_revocation_by_another_process_ends_it_within_the_check_interval(cached):
     gw, keys, clock = cached
     sys_a = await system_id(gw, A80)
     assert await me(gw, keys[A80]) == 200
-    revoke_in_another_process(gw, sys_a)
+    await revoke_in_another_process(gw, sys_a)
     # until this process next reads the generation counter, the entry stands (the bound) …
     clock.now += CHECK - 0.5
     assert await me(gw, keys[A80]) == 200

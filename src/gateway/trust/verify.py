@@ -26,8 +26,8 @@ from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
 from gateway.edxml.codes import NAMESPACE, XMLDSIG_NAMESPACE
 
-from .certs import CertificateInfo, aware
 from . import xmldsig
+from .certs import CertificateInfo, aware
 from .chain import ChainError, validate_signer
 from .reasons import Reason, ReasonCode
 from .store import TrustStore

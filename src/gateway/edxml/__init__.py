@@ -1,9 +1,9 @@
 """edXML (QCVN 102:2016) packages: read, validate and write. Pure: no I/O, no web framework.
 
-report = validate_package(raw_bytes)      # every layer; never raises on bad input
-if report.ok: package = report.package    # DocumentPackage | StatusPackage
-package = parse_package(raw_bytes)        # well-formedness + structure, raises EdxmlError
-raw = build_package(package)              # exactly the SDK's layout
+    report = validate_package(raw_bytes)      # every layer; never raises on bad input
+    if report.ok: package = report.package    # DocumentPackage | StatusPackage
+    package = parse_package(raw_bytes)        # well-formedness + structure, raises EdxmlError
+    raw = build_package(package)              # exactly the SDK's layout
 """
 
 from .attachments import open_attachment, real_file_name

@@ -299,7 +299,9 @@ def _attachments(w: _Writer, attachments: list[Attachment]) -> None:
         w.leaf(3, "Description", attachment.description)
         w.leaf(3, "ContentType", attachment.content_type)
         w.extras(3, attachment.extras)
-        w.parts.append((f'      <{P}ContentTransferEncoded xmlns:edXML="{NAMESPACE}">').encode())
+        w.parts.append(
+            ("      " f'<{P}ContentTransferEncoded xmlns:edXML="{NAMESPACE}">').encode()
+        )
         w.parts.append(base64.b64encode(attachment.data))
         w.parts.append(f"</{P}ContentTransferEncoded>{NL}".encode())
         w.close(2, "Attachment")

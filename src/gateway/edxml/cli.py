@@ -12,10 +12,8 @@ from .validate import validate_package
 
 
 def validate_command(
-    files: Annotated[
-        list[Path],
-        typer.Argument(help="edXML package files", exists=True, dir_okay=False, readable=True),
-    ],
+    files: Annotated[list[Path], typer.Argument(help="edXML package files", exists=True,
+                                                dir_okay=False, readable=True)],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
 ) -> None:
     """Validate edXML packages (QCVN 102:2016): structure, codes, dates, attachments."""

@@ -345,7 +345,9 @@ class _Parser:
             references=[self.reference(r) for r in _children(manifest, "Reference")]
             if manifest is not None
             else [],
-            attachments=[self.attachment(a) for a in _children(attachments_el, "Attachment")]
+            attachments=[
+                self.attachment(a) for a in _children(attachments_el, "Attachment")
+            ]
             if attachments_el is not None
             else [],
         )
@@ -393,10 +395,8 @@ class _Parser:
 
     def message_header(self, message: etree._Element) -> MessageHeader:
         def part(name: str) -> etree._Element:
-            return (
-                _child(message, name)
-                if _child(message, name) is not None
-                else etree.Element(_q(name))
+            return _child(message, name) if _child(message, name) is not None else etree.Element(
+                _q(name)
             )
 
         code = part("Code")

@@ -209,7 +209,9 @@ def _manifest_rules(package: DocumentPackage, limits: Limits) -> Iterator[Findin
     budget = ExpansionBudget(limits.max_package_expanded_bytes)
     for i, attachment in enumerate(attachments):
         path = _indexed(ATTACHMENTS, "Attachment", i, len(attachments))
-        name_findings = list(_attachment_name(attachment.attachment_name, f"{path}/AttachmentName"))
+        name_findings = list(
+            _attachment_name(attachment.attachment_name, f"{path}/AttachmentName")
+        )
         yield from name_findings
         if name_findings:
             continue  # refused by its name: its content is not opened

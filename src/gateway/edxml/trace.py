@@ -113,10 +113,7 @@ def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[bytes]:
         if not last:
             indent += b"  "
         text = entry.format(
-            p=prefix,
-            nl=newline.decode(),
-            i=indent.decode(),
-            organ=escape(organ_id),
+            p=prefix, nl=newline.decode(), i=indent.decode(), organ=escape(organ_id),
             ts=timestamp,
         )
         insertion = newline + indent + b"<" + text.encode()
@@ -126,31 +123,21 @@ def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[bytes]:
         indent = _indent_of(data, message_end.start())
         inner = indent + b"  "
         text = entry.format(
-            p=prefix,
-            nl=newline.decode(),
-            i=inner.decode(),
-            organ=escape(organ_id),
+            p=prefix, nl=newline.decode(), i=inner.decode(), organ=escape(organ_id),
             ts=timestamp,
         )
         block = (
-            newline
-            + indent
-            + f"<{prefix}TraceHeaderList>".encode()
-            + newline
-            + inner
-            + b"<"
-            + text.encode()
-            + newline
-            + indent
-            + f"</{prefix}TraceHeaderList>".encode()
+            newline + indent + f"<{prefix}TraceHeaderList>".encode()
+            + newline + inner + b"<" + text.encode()
+            + newline + indent + f"</{prefix}TraceHeaderList>".encode()
         )
         yield data[: message_end.end()] + block + data[message_end.end() :]
 
 
 def _can_hide_markup(data: bytes) -> bool:
-    declaration_end = (
-        data.find(b"?>") + 2 if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml") else 0
-    )
+    declaration_end = data.find(b"?>") + 2 if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(
+        b"<?xml"
+    ) else 0
     return b"<![CDATA[" in data or b"<!--" in data or b"<?" in data[declaration_end:]
 
 

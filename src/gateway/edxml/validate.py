@@ -72,5 +72,7 @@ def _with_lines(findings: list[Finding], root: etree._Element) -> list[Finding]:
         line = finding.line
         if line is None and finding.path:
             line = paths.line_of(finding.path) or paths.line_of(finding.path.rsplit("/", 1)[0])
-        result.append(Finding(finding.code, finding.severity, finding.message, finding.path, line))
+        result.append(
+            Finding(finding.code, finding.severity, finding.message, finding.path, line)
+        )
     return result

@@ -103,7 +103,7 @@ class TrustSignatureCheck:
         """`tree`: the one `package` was read from (PackageService passes validation's own)."""
         at = self.clock()
         report: SignatureReport = await anyio.to_thread.run_sync(
-            partial(self._verify, raw, tree, at), limiter=self.limiter
+            partial(verify_for_intake, raw, tree, self.store, at=at), limiter=self.limiter
         )
         identities = _Once(self.signers, package.sender_id)  # one registry read per package
         report, unbound = await self._bind_signer(package, report, identities)
@@ -139,13 +139,6 @@ class TrustSignatureCheck:
             reference_only=decision.reference_only,
             details=details,
         )
-
-    def _verify(self, raw: bytes, tree: ReadXml | None, at: datetime) -> SignatureReport:
-        """On the validated tree when it holds all that was signed; its report has no
-        `signed_xml`, so `_same_as_signed` is not needed. Else on the bytes (with it)."""
-        if tree is not None and tree.keep and not _dropped_signed_nodes(tree):
-            return verify_tree(tree.root, self.store, at=at, moved=tree.payloads)
-        return verify_package(raw, self.store, at=at)
 
     async def _bind_signer(
         self, package: DocumentPackage | StatusPackage, report: SignatureReport, known: _Once
@@ -189,6 +182,17 @@ class TrustSignatureCheck:
                 "Dữ liệu gói tin khác với phần được ký (signature wrapping)",
                 details={"reason": "SIGNATURE_WRAPPING"},
             )
+
+
+def verify_for_intake(
+    raw: bytes, tree: ReadXml | None, store: TrustStore | None, *, at: datetime
+) -> SignatureReport:
+    """On the validated tree when it holds all that was signed: the report has no
+    `signed_xml`, as the package was read from the digested tree itself. Else on the bytes,
+    with `signed_xml` for `_same_as_signed`."""
+    if tree is not None and tree.keep and not _dropped_signed_nodes(tree):
+        return verify_tree(tree.root, store, at=at, moved=tree.payloads)
+    return verify_package(raw, store, at=at)
 
 
 def _dropped_signed_nodes(tree: ReadXml) -> bool:

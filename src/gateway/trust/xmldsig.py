@@ -32,6 +32,8 @@ from signxml.verifier import XMLVerifier
 
 from gateway.edxml.codes import XMLDSIG_NAMESPACE
 
+from .xmlsafe import new_parser
+
 _DS = f"{{{XMLDSIG_NAMESPACE}}}"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -171,14 +173,24 @@ def _canonical_hash(
     writer = _SplicingWriter(hasher, marker.encode(), [moved[e] for e in inside], keep)
     for e in inside:
         e.text = marker
+    options = {
+        "exclusive": algorithm.startswith(_EXCLUSIVE),
+        "with_comments": algorithm.endswith(_WITH_COMMENTS)
+        if with_comments is None
+        else with_comments,
+    }
     try:
-        etree.ElementTree(element).write_c14n(
-            writer,
-            exclusive=algorithm.startswith(_EXCLUSIVE),
-            with_comments=algorithm.endswith(_WITH_COMMENTS)
-            if with_comments is None
-            else with_comments,
-        )
+        if element.getparent() is not None:  # SignedInfo: small, canonicalised as signxml does
+            writer.write(etree.tostring(element, method="c14n", **options))
+        elif element.getprevious() is None and element.getnext() is None:
+            etree.ElementTree(element).write_c14n(writer, **options)  # streamed
+        else:
+            # Comments or PIs beside the root (never in gateway.edxml's tree, which drops
+            # them): the root element alone, as signxml has always digested it. The tree's
+            # write_c14n would add them; lxml's element C14N puts a stray xmlns="" on
+            # unqualified elements under inclusive C14N; so re-read the element's own bytes.
+            alone = etree.fromstring(etree.tostring(element), parser=new_parser())
+            writer.write(etree.tostring(alone, method="c14n", **options))
     finally:
         for e in inside:
             e.text = None

@@ -86,7 +86,8 @@ class TrustSignatureCheck:
     store: TrustStore | None
     policy: SignaturePolicy
     limits: Limits
-    # verification of a large package holds ~9× its size; bound how many run at once
+    # verification of a large package holds ~2× its size (more on the bytes-only fallback);
+    # bound how many run at once
     limiter: anyio.CapacityLimiter
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # signer = sender: None (no database, e.g. unit tests) skips the binding check

@@ -52,11 +52,15 @@ def prepare(workdir: Path, count: int, big_mb: float) -> None:
     )
     codes = [f"000.00.00.A{n:02d}" for n in range(10, 20)]
     small = [
-        build_signed(Spec(n, codes[n % 10], (codes[(n + 1) % 10],), 16 * KIB, False, "P1"), str(workdir))
+        build_signed(
+            Spec(n, codes[n % 10], (codes[(n + 1) % 10],), 16 * KIB, False, "P1"), str(workdir)
+        )
         for n in range(count)
     ]
     (workdir / "small.json").write_text(json.dumps([p.decode() for p in small]))
-    big = build_signed(Spec(0, codes[0], (codes[1],), int(big_mb * 1e6), False, "BIG"), str(workdir))
+    big = build_signed(
+        Spec(0, codes[0], (codes[1],), int(big_mb * 1e6), False, "BIG"), str(workdir)
+    )
     (workdir / "big.edxml").write_bytes(big)
 
 
@@ -103,7 +107,11 @@ def child_time(workdir: Path, seconds: float) -> None:
             rounds += 1
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     size = sum(map(len, packages)) / len(packages)
-    print(json.dumps({"side": side, "per_s": rounds / wall, "cpu_ms": cpu / rounds * 1000, "bytes": size}))
+    print(
+        json.dumps(
+            {"side": side, "per_s": rounds / wall, "cpu_ms": cpu / rounds * 1000, "bytes": size}
+        )
+    )
 
 
 def _kib(field: str) -> int:

@@ -35,8 +35,9 @@ KIB = 1024
 def prepare(workdir: Path, count: int, big_mb: float) -> None:
     """Keys, the trust bundle, the small packages and the big one, built with this checkout."""
     from cryptography.hazmat.primitives import serialization
-    from load_driver import Spec, build_signed
     from pki import build_pki
+
+    from load_driver import Spec, build_signed
 
     pki = build_pki()
     (workdir / "bundle.pem").write_bytes(pki.bundle_pem())
@@ -168,13 +169,16 @@ def main() -> None:
             assert all(r["side"] == name for r in runs), runs
             rates = ", ".join(f"{r['per_s']:.0f}/s ({r['cpu_ms']:.2f} ms CPU)" for r in runs)
             print(f"{name}: {runs[0]['bytes'] / KIB:.1f} KiB packages: {rates}")
-        ratios = [n["cpu_ms"] / o["cpu_ms"] for o, n in zip(times["old"], times["new"])]
+        ratios = [
+            n["cpu_ms"] / o["cpu_ms"] for o, n in zip(times["old"], times["new"], strict=True)
+        ]
         print("new/old CPU per package, per round: " + ", ".join(f"{r:.2f}" for r in ratios))
         for name, src in sides.items():
             m = _run(src, "--child-memory", workdir)
             print(
                 f"{name}: {m['bytes'] / 1e6:.1f} MB package: peak extra memory "
-                f"{m['extra'] / 2**20:.0f} MiB = {m['extra'] / m['bytes']:.1f}x, one pass {m['s']:.2f} s"
+                f"{m['extra'] / 2**20:.0f} MiB = {m['extra'] / m['bytes']:.1f}x, "
+                f"one pass {m['s']:.2f} s"
             )
     print(f"load average after: {os.getloadavg()}")
 

@@ -109,7 +109,12 @@ def check_reference(
     keep: io.BytesIO | None = None,
 ) -> None:
     """DigestValue over the document without the signature (enveloped transform), in the
-    Reference's canonical form. `keep` also receives the canonical bytes (signed_xml)."""
+    Reference's canonical form. `keep` also receives the canonical bytes (signed_xml).
+
+    Comments are never digested: URI="" names the document without its comments (XMLDSig
+    4.4.3.3), even under a #WithComments transform, and gateway.edxml's tree has none. signxml
+    digests them under #WithComments, so a package signed that way with comments in it was
+    valid before issue 14 and is a digest mismatch now."""
     algorithms = [
         t.get("Algorithm") or ""
         for t in reference.iterfind(f"{_DS}Transforms/{_DS}Transform")

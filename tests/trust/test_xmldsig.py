@@ -399,3 +399,19 @@ def test_the_payload_kept_out_of_the_tree_is_digested_in_place(signed_docs) -> N
     assert read.payloads and all(e.text is None for e in read.payloads)
     assert not read.dropped_pis and not read.dropped_comments
     assert verify_for_intake(doc.raw, read, doc.store, at=doc.at).signed_xml is None
+
+
+def test_comments_are_not_digested_under_uri_empty_unlike_signxml(pki, edoc_unsigned) -> None:
+    """The one known difference: signed #WithComments over a document with a comment in it.
+    XMLDSig leaves comments out of URI=""; signxml digests them."""
+    root = _tree(edoc_unsigned)
+    _message_header(root).insert(0, etree.Comment(" signed "))
+    etree.SubElement(root.find(HEADER), f"{DS}Signature", Id="placeholder", nsmap={"ds": DS[1:-1]})
+    signer = _AnySigner(
+        signature_algorithm="rsa-sha256",
+        digest_algorithm="sha256",
+        c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    )
+    raw = _bytes(signer.sign(root, key=pki.agency_key, cert=[pki.agency, pki.intermediate]))
+    doc = Signed(raw, *_agency(pki))
+    assert three_ways(doc, raw) == (VALID, "SIGNATURE_DIGEST_MISMATCH", "SIGNATURE_DIGEST_MISMATCH")

@@ -65,41 +65,59 @@ def prepare(workdir: Path, count: int, big_mb: float) -> None:
     (workdir / "big.edxml").write_bytes(big)
 
 
-def _pipeline(workdir: Path):
-    """The side's intake steps before the database, as one function of the package bytes."""
+def _pipeline(workdir: Path, steps: dict[str, float]):
+    """The side's intake steps before the database, as one function of the package bytes;
+    each step's time is added to `steps` (seconds)."""
     from gateway.edxml import Limits, parse_package, validate_package
     from gateway.trust import TrustStore
 
     store = TrustStore.from_files(workdir / "bundle.pem", [])
     limits = Limits(max_package_bytes=64 << 20, max_attachment_bytes=64 << 20)
+    clock = time.perf_counter
     try:
         from gateway.packages.signatures import verify_for_intake
     except ImportError:  # the old code
         from gateway.trust import verify_package
 
         def once(data: bytes) -> None:
+            t0 = clock()
             report = validate_package(data, limits=limits)
+            t1 = clock()
             verdict = verify_package(data, store, at=datetime.now(UTC))
+            t2 = clock()
             assert report.ok and verdict.is_signed_valid, (report.findings, verdict.reason)
             parse_package(verdict.signed_xml, limits)
+            t3 = clock()
+            steps["validate"] += t1 - t0
+            steps["verify"] += t2 - t1
+            steps["reread"] += t3 - t2
 
         return "old", once
 
     def once(data: bytes) -> None:
+        t0 = clock()
         report = validate_package(data, limits=limits, keep_tree=True)
+        t1 = clock()
         verdict = verify_for_intake(data, report.read, store, at=datetime.now(UTC))
+        t2 = clock()
         assert report.ok and verdict.is_signed_valid, (report.findings, verdict.reason)
         if verdict.signed_xml is not None:  # the fallback (never for these packages)
             parse_package(verdict.signed_xml, limits)
+        t3 = clock()
+        steps["validate"] += t1 - t0
+        steps["verify"] += t2 - t1
+        steps["reread"] += t3 - t2
 
     return "new", once
 
 
 def child_time(workdir: Path, seconds: float) -> None:
-    side, once = _pipeline(workdir)
+    steps: dict[str, float] = {"validate": 0.0, "verify": 0.0, "reread": 0.0}
+    side, once = _pipeline(workdir, steps)
     packages = [p.encode() for p in json.loads((workdir / "small.json").read_text())]
     for data in packages[:20]:
         once(data)
+    steps.update(dict.fromkeys(steps, 0.0))
     rounds, started = 0, time.perf_counter()
     cpu = time.process_time()
     while time.perf_counter() - started < seconds:
@@ -108,9 +126,16 @@ def child_time(workdir: Path, seconds: float) -> None:
             rounds += 1
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     size = sum(map(len, packages)) / len(packages)
+    ms = {k: round(v / rounds * 1000, 2) for k, v in steps.items()}
     print(
         json.dumps(
-            {"side": side, "per_s": rounds / wall, "cpu_ms": cpu / rounds * 1000, "bytes": size}
+            {
+                "side": side,
+                "per_s": rounds / wall,
+                "cpu_ms": cpu / rounds * 1000,
+                "bytes": size,
+                "ms": ms,
+            }
         )
     )
 
@@ -123,7 +148,7 @@ def _kib(field: str) -> int:
 
 
 def child_memory(workdir: Path) -> None:
-    side, once = _pipeline(workdir)
+    side, once = _pipeline(workdir, {"validate": 0.0, "verify": 0.0, "reread": 0.0})
     once(json.loads((workdir / "small.json").read_text())[0].encode())  # schemas compiled
     data = (workdir / "big.edxml").read_bytes()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
@@ -169,6 +194,7 @@ def main() -> None:
             assert all(r["side"] == name for r in runs), runs
             rates = ", ".join(f"{r['per_s']:.0f}/s ({r['cpu_ms']:.2f} ms CPU)" for r in runs)
             print(f"{name}: {runs[0]['bytes'] / KIB:.1f} KiB packages: {rates}")
+            print(f"{name}: wall ms per step, per round: {[r['ms'] for r in runs]}")
         ratios = [
             n["cpu_ms"] / o["cpu_ms"] for o, n in zip(times["old"], times["new"], strict=True)
         ]

@@ -99,7 +99,7 @@ def _seed_history(app: Any, api: httpx.Client, keys: dict[str, str]) -> None:
     from gateway.db import utcnow
     from gateway.packages.service import SignatureVerdict
 
-    async def some_signed(package: Any, _raw: bytes) -> SignatureVerdict:
+    async def some_signed(package: Any, _raw: bytes, _tree: Any = None) -> SignatureVerdict:
         signed = int(package.document_id.rsplit(",", 1)[1].split("/")[0]) % 3 != 0
         cls = "signed-valid" if signed else "unsigned"
         return SignatureVerdict(cls, not signed, {"class": cls})

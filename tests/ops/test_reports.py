@@ -50,7 +50,7 @@ def build(
     return raw.replace(block, blocks, 1)
 
 
-async def fake_signature_check(package, raw: bytes):
+async def fake_signature_check(package, raw: bytes, _tree=None):
     signed = SIGNED_MARK.encode() in raw
     cls = "signed-valid" if signed else "unsigned"
     return SignatureVerdict(cls, not signed, {"class": cls})

@@ -21,6 +21,7 @@ from .models import (
     TraceHeader,
 )
 from .parse import parse_package
+from .reader import ReadXml
 from .timefmt import format_timestamp, parse_date, parse_timestamp
 from .trace import append_trace_header, relay_bytes, trace_value
 from .validate import ValidationReport, validate_package
@@ -38,6 +39,7 @@ __all__ = [
     "Organization",
     "Package",
     "Priority",
+    "ReadXml",
     "Reference",
     "Severity",
     "StatusCode",

@@ -71,14 +71,15 @@ _DOCUMENT_HEADER_CARDINALITY: dict[str, tuple[int, int | None]] = {
 
 def parse_package(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Package:
     """Read, check structure and build the model. Raises EdxmlError on any error finding."""
-    package, _findings, _root = parse_with_findings(data, limits)
+    package, _findings, _read = parse_with_findings(data, limits)
     return package
 
 
 def parse_with_findings(
-    data: bytes, limits: Limits
-) -> tuple[Package, list[Finding], etree._Element]:
-    read = read_xml(data, limits)
+    data: bytes, limits: Limits, *, keep: bool = False
+) -> tuple[Package, list[Finding], ReadXml]:
+    """The package, the findings, and the tree it was read from (`keep`: see `read_xml`)."""
+    read = read_xml(data, limits, keep=keep)
     _refuse_too_many_recipients(read.root, limits)
     kind = package_kind(read.root)
     # no region is opaque: structural elements are only read where the format puts them
@@ -89,7 +90,7 @@ def parse_with_findings(
     package = parser.status() if kind == "status" else parser.document()
     if any(f.is_error for f in findings):
         raise EdxmlError(findings)
-    return package, findings, read.root
+    return package, findings, read
 
 
 def _refuse_too_many_recipients(root: etree._Element, limits: Limits) -> None:

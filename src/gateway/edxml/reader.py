@@ -57,16 +57,28 @@ class ReadXml:
     root: etree._Element
     payloads: dict[etree._Element, str]
     findings: list[Finding] = field(default_factory=list)
+    # kept for a later step that needs the tree as the bytes had it (the signature digest):
+    # the payloads stay after decoding, and whether the parser may have dropped comments and
+    # processing instructions (which canonical XML counts) is noted; see `read_xml(keep=True)`
+    keep: bool = False
+    dropped_comments: bool = False
+    dropped_pis: bool = False
 
     def take_payload(self, element: etree._Element) -> str:
         """The base64 text of a ContentTransferEncoded element, handed over once (the reader
-        lets go of it, so a decoded attachment and its text are not both held for long)."""
-        payload = self.payloads.pop(element, None)
+        lets go of it, so a decoded attachment and its text are not both held for long),
+        unless the tree is kept for a later step."""
+        payload = self.payloads.get(element) if self.keep else self.payloads.pop(element, None)
         return payload if payload is not None else element.text or ""
 
 
-def read_xml(data: bytes, limits: Limits) -> ReadXml:
-    """Parse package bytes safely. Raises EdxmlError (with findings) when they are unusable."""
+def read_xml(data: bytes, limits: Limits, *, keep: bool = False) -> ReadXml:
+    """Parse package bytes safely. Raises EdxmlError (with findings) when they are unusable.
+
+    `keep`: the tree will be canonicalised later (gateway.trust digests it), so keep the
+    payloads after decoding and say whether the bytes may hold comments or processing
+    instructions, which this parser drops. The scan is a conservative hint (a "<?" inside
+    CDATA counts too), never a reading of the document."""
     findings: list[Finding] = []
     if len(data) > limits.max_package_bytes:
         raise EdxmlError(
@@ -95,7 +107,18 @@ def read_xml(data: bytes, limits: Limits) -> ReadXml:
                 )
             ]
         )
-    return ReadXml(root, payloads, findings)
+    if not keep:
+        return ReadXml(root, payloads, findings)
+    declared = data.startswith(b"<?xml", start) and data[start + 5 : start + 6].isspace()
+    prolog_end = data.find(b"?>", start) + 2 if declared else start
+    return ReadXml(
+        root,
+        payloads,
+        findings,
+        keep=True,
+        dropped_comments=data.find(b"<!--", start) >= 0,
+        dropped_pis=data.find(b"<?", prolog_end) >= 0,
+    )
 
 
 def _prolog_start(data: bytes, findings: list[Finding]) -> int:

@@ -16,7 +16,7 @@ from .errors import EdxmlError, Finding
 from .limits import DEFAULT_LIMITS, Limits
 from .models import Package
 from .parse import parse_with_findings
-from .reader import ElementPaths
+from .reader import ElementPaths, ReadXml
 from .timefmt import today_in_vietnam
 
 
@@ -25,6 +25,9 @@ class ValidationReport:
     findings: list[Finding] = field(default_factory=list)
     # the parsed package, when the XML and its structure were readable
     package: Package | None = None
+    # the tree `package` was read from, only when asked for (`keep_tree`) and the package is
+    # valid: the signature step digests this very tree. Short-lived: drop it after that step.
+    read: ReadXml | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -40,17 +43,24 @@ class ValidationReport:
 
 
 def validate_package(
-    data: bytes, *, limits: Limits = DEFAULT_LIMITS, today: date | None = None
+    data: bytes,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    today: date | None = None,
+    keep_tree: bool = False,
 ) -> ValidationReport:
     """Run every layer; never raises for bad input."""
     try:
-        package, findings, root = parse_with_findings(data, limits)
+        package, findings, read = parse_with_findings(data, limits, keep=keep_tree)
     except EdxmlError as exc:
         return ValidationReport(findings=list(exc.findings))
     rule_findings = rules.check(package, today=today or today_in_vietnam(), limits=limits)
     if rule_findings:
-        rule_findings = _with_lines(rule_findings, root)
-    return ValidationReport(findings=findings + rule_findings, package=package)
+        rule_findings = _with_lines(rule_findings, read.root)
+    report = ValidationReport(findings=findings + rule_findings, package=package)
+    if keep_tree and report.ok:
+        report.read = read
+    return report
 
 
 def _with_lines(findings: list[Finding], root: etree._Element) -> list[Finding]:

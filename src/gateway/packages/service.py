@@ -42,6 +42,7 @@ from ..edxml import (
     DocumentPackage,
     FindingCode,
     Limits,
+    ReadXml,
     StatusCode,
     StatusPackage,
     parse_timestamp,
@@ -96,13 +97,17 @@ class SignatureVerdict:
 
 
 SignatureCheck = Callable[
-    [DocumentPackage | StatusPackage, bytes], Awaitable[SignatureVerdict | None]
+    [DocumentPackage | StatusPackage, bytes, ReadXml | None], Awaitable[SignatureVerdict | None]
 ]
-"""Called between validation and storage. Returns the verdict to record, or raises a
-GatewayError (4xx) to refuse the package. See gateway.packages.signatures."""
+"""Called between validation and storage with the package, its bytes and the tree validation
+read it from (so the signature is checked on what was validated, without parsing again).
+Returns the verdict to record, or raises a GatewayError (4xx) to refuse the package.
+See gateway.packages.signatures."""
 
 
-async def no_signature_check(_package: DocumentPackage | StatusPackage, _raw: bytes) -> None:
+async def no_signature_check(
+    _package: DocumentPackage | StatusPackage, _raw: bytes, _tree: ReadXml | None = None
+) -> None:
     """For tests and tools that build the app without the trust step: nothing recorded."""
     return None
 
@@ -253,9 +258,10 @@ class PackageService:
 
     async def intake(self, raw: bytes, principal: Principal) -> IntakeResult:
         """Take one package in: the steps of the module docstring, in that order."""
-        package, warnings = await self._validated(raw, principal)
+        package, warnings, tree = await self._validated(raw, principal)
         self._authorise(package, principal)
-        verdict = await self.signature_check(package, raw)  # gateway.packages.signatures
+        verdict = await self.signature_check(package, raw, tree)  # gateway.packages.signatures
+        del tree  # the tree and its payload texts (about the package's size) go now
         # the unit of work starts here, after the CPU-bound checks (SQLite: take the write turn)
         await begin_write(self.session)
         sha = hashlib.sha256(raw).hexdigest()
@@ -282,11 +288,14 @@ class PackageService:
 
     async def _validated(
         self, raw: bytes, principal: Principal
-    ) -> tuple[DocumentPackage | StatusPackage, list[dict[str, Any]]]:
-        """1. The package read and checked (400 MALFORMED_XML, 413, 422), and its warnings."""
-        report = await anyio.to_thread.run_sync(partial(validate_package, raw, limits=self.limits))
+    ) -> tuple[DocumentPackage | StatusPackage, list[dict[str, Any]], ReadXml | None]:
+        """1. The package read and checked (400 MALFORMED_XML, 413, 422), its warnings, and
+        the tree it was read from, for the signature step."""
+        report = await anyio.to_thread.run_sync(
+            partial(validate_package, raw, limits=self.limits, keep_tree=True)
+        )
         if report.ok and report.package is not None:
-            return report.package, [f.as_dict() for f in report.warnings]
+            return report.package, [f.as_dict() for f in report.warnings], report.read
         findings = [f.as_dict() for f in report.findings]
         codes = {f.code for f in report.errors}
         if FindingCode.PACKAGE_TOO_LARGE in codes:

@@ -6,8 +6,13 @@ signed-valid; `warn` accepts unsigned and placeholder packages as reference only
 
 For a signed-valid package the business data the gateway acts on must be what the signature
 covers. The structural checks in gateway.trust already insist on one enveloped signature over
-the whole document; on top of that the package parsed from the covered bytes must equal the
-one parsed from the submitted bytes, so no unsigned content can slip in beside signed content.
+the whole document. Intake hands over the tree validation read the package from, and the
+digest is computed on that very tree (its payload texts spliced back in place), so the model
+is read from exactly what was digested: nothing is parsed again. Without that tree (other
+callers), or when the reader dropped something canonical XML counts (a processing
+instruction; a comment inside a SignedInfo whose canonicalization keeps comments), the bytes
+are verified on their own and the package parsed from the covered bytes must equal the one
+handed in, so no unsigned content can slip in beside signed content.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.to_thread
 
-from ..edxml import DocumentPackage, Limits, StatusPackage, parse_package
+from ..edxml import DocumentPackage, Limits, ReadXml, StatusPackage, parse_package
 from ..edxml.errors import EdxmlError
 from ..errors import GatewayError
 from ..trust import (
@@ -33,7 +38,9 @@ from ..trust import (
     SignatureReport,
     TrustStore,
     decide,
+    signed_info_counts_comments,
     verify_package,
+    verify_tree,
 )
 from ..trust.binding import SigningIdentity, signer_matches
 from .document_files import check_document_files, require_signed_main_file
@@ -79,7 +86,8 @@ class TrustSignatureCheck:
     store: TrustStore | None
     policy: SignaturePolicy
     limits: Limits
-    # verification of a large package holds ~9× its size; bound how many run at once
+    # verification of a large package holds ~2× its size (more on the bytes-only fallback);
+    # bound how many run at once
     limiter: anyio.CapacityLimiter
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # signer = sender: None (no database, e.g. unit tests) skips the binding check
@@ -88,11 +96,15 @@ class TrustSignatureCheck:
     document_file_policy: PolicyMode = PolicyMode.WARN
 
     async def __call__(
-        self, package: DocumentPackage | StatusPackage, raw: bytes
+        self,
+        package: DocumentPackage | StatusPackage,
+        raw: bytes,
+        tree: ReadXml | None = None,
     ) -> SignatureVerdict:
+        """`tree`: the one `package` was read from (PackageService passes validation's own)."""
         at = self.clock()
         report: SignatureReport = await anyio.to_thread.run_sync(
-            partial(verify_package, raw, self.store, at=at), limiter=self.limiter
+            partial(verify_for_intake, raw, tree, self.store, at=at), limiter=self.limiter
         )
         identities = _Once(self.signers, package.sender_id)  # one registry read per package
         report, unbound = await self._bind_signer(package, report, identities)
@@ -171,6 +183,24 @@ class TrustSignatureCheck:
                 "Dữ liệu gói tin khác với phần được ký (signature wrapping)",
                 details={"reason": "SIGNATURE_WRAPPING"},
             )
+
+
+def verify_for_intake(
+    raw: bytes, tree: ReadXml | None, store: TrustStore | None, *, at: datetime
+) -> SignatureReport:
+    """On the validated tree when it holds all that was signed: the report has no
+    `signed_xml`, as the package was read from the digested tree itself. Else on the bytes,
+    with `signed_xml` for `_same_as_signed`."""
+    if tree is not None and tree.keep and not _dropped_signed_nodes(tree):
+        return verify_tree(tree.root, store, at=at, moved=tree.payloads)
+    return verify_package(raw, store, at=at)
+
+
+def _dropped_signed_nodes(tree: ReadXml) -> bool:
+    """Did the reader (which drops comments and PIs) perhaps drop what the signature covers?
+    Processing instructions inside the root are canonical; comments only inside a SignedInfo
+    canonicalized #WithComments (the Reference URI="" leaves comments out)."""
+    return tree.dropped_pis or (tree.dropped_comments and signed_info_counts_comments(tree.root))
 
 
 class _Once:

@@ -9,7 +9,13 @@ from .policy import PolicyDecision, PolicyMode, SignaturePolicy, decide
 from .reasons import Reason, ReasonCode
 from .sign import GatewaySigner
 from .store import TrustStore
-from .verify import SignatureClass, SignatureReport, verify_package
+from .verify import (
+    SignatureClass,
+    SignatureReport,
+    signed_info_counts_comments,
+    verify_package,
+    verify_tree,
+)
 
 __all__ = [
     "CertificateHealth",
@@ -25,5 +31,7 @@ __all__ = [
     "TrustStore",
     "decide",
     "init_dev_keys",
+    "signed_info_counts_comments",
     "verify_package",
+    "verify_tree",
 ]

@@ -3,14 +3,18 @@
 Only an XMLDSig signature in the xmldsig namespace, a child of `edXMLHeader`, with one
 Reference URI="" (the whole document minus the signature) can make a package `signed-valid`.
 Anything narrower would let a signed fragment vouch for unsigned data next to it (signature
-wrapping), so it is `invalid`. When valid, `signed_xml` holds the canonical bytes the signature
-covers: read business data from those, not from the submitted bytes.
+wrapping), so it is `invalid`. The cryptography runs on the parsed tree itself
+(gateway.trust.xmldsig): `verify_tree` checks the very tree a caller has already read (intake's
+validated one), so what was validated is what was digested. `verify_package` parses bytes
+first; when valid its `signed_xml` holds the canonical bytes the signature covers.
 """
 
 from __future__ import annotations
 
 import binascii
+import io
 from base64 import b64decode
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,31 +22,22 @@ from enum import StrEnum
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lxml import etree
-from signxml import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    InvalidCertificate,
-    InvalidDigest,
-    InvalidInput,
-    InvalidSignature,
-    SignatureConfiguration,
-    SignatureMethod,
-    XMLVerifier,
-)
+from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
 from gateway.edxml.codes import NAMESPACE, XMLDSIG_NAMESPACE
 
+from . import xmldsig
 from .certs import CertificateInfo, aware
 from .chain import ChainError, validate_signer
 from .reasons import Reason, ReasonCode
 from .store import TrustStore
-from .xmlsafe import UnsafeXmlError, new_parser, parse_hardened
+from .xmlsafe import UnsafeXmlError, parse_hardened
 
 MIN_RSA_KEY_BITS = 2048
 
 ACCEPTED_SIGNATURE_METHODS = frozenset({SignatureMethod.RSA_SHA1, SignatureMethod.RSA_SHA256})
 ACCEPTED_DIGESTS = frozenset({DigestAlgorithm.SHA1, DigestAlgorithm.SHA256})
-_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_ENVELOPED = xmldsig.ENVELOPED
 _ACCEPTED_TRANSFORMS = {_ENVELOPED} | {m.value for m in CanonicalizationMethod}
 
 _DS = f"{{{XMLDSIG_NAMESPACE}}}"
@@ -73,29 +68,61 @@ class SignatureReport:
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
-    """What we read from the one xmldsig Signature before handing the bytes to signxml."""
+    """What we read from the one xmldsig Signature before checking it cryptographically."""
 
-    location: str
+    signature: etree._Element
+    reference: etree._Element
     signature_method: SignatureMethod
     digest: DigestAlgorithm
     certificates: list[x509.Certificate]
 
 
 def verify_package(raw: bytes, store: TrustStore | None, *, at: datetime) -> SignatureReport:
-    """Classify `raw` and verify its signature at `at` (the receipt time). Never raises."""
+    """Classify `raw` and verify its signature at `at` (the receipt time). Never raises.
+    When valid, `signed_xml` holds the canonical bytes the signature covers."""
     try:
-        return _verify(raw, store, aware(at))
+        try:
+            root = parse_hardened(raw)
+        except UnsafeXmlError as exc:
+            return _invalid(exc.code, str(exc))
+        return _verify(root, store, aware(at), {}, signed_xml=True)
     except Exception as exc:  # garbage in must classify as invalid, never crash the caller
         return _invalid(ReasonCode.VERIFICATION_ERROR, f"{type(exc).__name__}: {exc}")
 
 
-def _verify(raw: bytes, store: TrustStore | None, at: datetime) -> SignatureReport:
+def verify_tree(
+    root: etree._Element,
+    store: TrustStore | None,
+    *,
+    at: datetime,
+    moved: Mapping[etree._Element, str] | None = None,
+) -> SignatureReport:
+    """`verify_package` on a tree already parsed (intake's validated one), which is left as
+    it was. `moved`: texts the reader took out of their elements (gateway.edxml's payloads),
+    digested in place. The tree must hold every comment inside SignedInfo when its
+    canonicalization counts them (`counts_comments`) and every processing instruction inside
+    the root: canonical XML includes them. `signed_xml` is not computed. Never raises."""
     try:
-        root = parse_hardened(raw)
-    except UnsafeXmlError as exc:
-        return _invalid(exc.code, str(exc))
+        return _verify(root, store, aware(at), moved or {}, signed_xml=False)
+    except Exception as exc:  # garbage in must classify as invalid, never crash the caller
+        return _invalid(ReasonCode.VERIFICATION_ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def signed_info_counts_comments(root: etree._Element) -> bool:
+    """Would comments inside the SignedInfo change what was signed? (see `verify_tree`)"""
+    signature = next(root.iter(f"{_DS}Signature"), None)
+    return signature is not None and xmldsig.counts_comments(signature)
+
+
+def _verify(
+    root: etree._Element,
+    store: TrustStore | None,
+    at: datetime,
+    moved: Mapping[etree._Element, str],
+    *,
+    signed_xml: bool,
+) -> SignatureReport:
     found = _inspect(root)
-    del root  # a 20 MB package is parsed again by signxml; do not hold two trees
     if isinstance(found, SignatureReport):
         return found
 
@@ -121,37 +148,31 @@ def _verify(raw: bytes, store: TrustStore | None, at: datetime) -> SignatureRepo
     except ChainError as exc:
         return invalid(exc.code, exc.detail)
 
-    config = SignatureConfiguration(
-        require_x509=True,
-        location=found.location,
-        expect_references=1,
-        signature_methods=ACCEPTED_SIGNATURE_METHODS,
-        digest_algorithms=ACCEPTED_DIGESTS,
-        verification_time=at,
-    )
+    covered = io.BytesIO() if signed_xml else None
     try:
-        result = XMLVerifier().verify(
-            raw, x509_cert=leaf, parser=new_parser(), expect_config=config
+        xmldsig.check_signed_info(found.signature, public_key, found.signature_method, moved)
+        xmldsig.check_reference(
+            root, found.signature, found.reference, found.digest, moved, keep=covered
         )
-    except InvalidDigest as exc:
+    except xmldsig.DigestMismatch as exc:
         return invalid(ReasonCode.SIGNATURE_DIGEST_MISMATCH, str(exc))
-    except InvalidCertificate as exc:
-        return invalid(ReasonCode.CERT_UNTRUSTED, str(exc))
-    except InvalidSignature as exc:
+    except xmldsig.BadSignature as exc:
         return invalid(ReasonCode.SIGNATURE_INVALID, str(exc))
-    except (InvalidInput, etree.DocumentInvalid, binascii.Error) as exc:
+    except xmldsig.Malformed as exc:
         return invalid(ReasonCode.SIGNATURE_MALFORMED, str(exc))
+    except xmldsig.UnknownCanonicalization as exc:
+        return invalid(ReasonCode.VERIFICATION_ERROR, f"ValueError: {exc}")
     return SignatureReport(
         SignatureClass.SIGNED_VALID,
         signer=signer,
-        signed_xml=result.signed_data,  # type: ignore[union-attr]
+        signed_xml=covered.getvalue() if covered is not None else None,
         **algorithms,
     )
 
 
 def _inspect(root: etree._Element) -> _Candidate | SignatureReport:
     """Find the signature and check its shape; a report means the answer is already known."""
-    expected_parent, location = _signature_home(root)
+    expected_parent = _signature_home(root)
     signatures = list(root.iter(f"{_DS}Signature"))
     if not signatures:
         return _classify_unsigned(expected_parent if expected_parent is not None else root)
@@ -204,7 +225,7 @@ def _inspect(root: etree._Element) -> _Candidate | SignatureReport:
         certificates = [x509.load_der_x509_certificate(b64decode(t)) for t in texts]
     except (ValueError, binascii.Error) as exc:
         return _invalid(ReasonCode.CERT_MALFORMED, str(exc))
-    return _Candidate(location, method, digest, certificates)
+    return _Candidate(signature, reference, method, digest, certificates)
 
 
 _SIGNATURE_PARTS = {f"{_DS}SignedInfo", f"{_DS}SignatureValue", f"{_DS}KeyInfo"}
@@ -223,12 +244,12 @@ def _unsigned_content(signature: etree._Element) -> str | None:
     return None
 
 
-def _signature_home(root: etree._Element) -> tuple[etree._Element | None, str]:
+def _signature_home(root: etree._Element) -> etree._Element | None:
     """Where a signature must sit: edXMLHeader for edXML packages, else the root element
-    (receipts and other documents the gateway signs). Also the signxml `location` for it."""
+    (receipts and other documents the gateway signs)."""
     if root.tag == f"{_ED}edXML":
-        return root.find(_HEADER_PATH), f"{_HEADER_PATH}/"
-    return root, "./"
+        return root.find(_HEADER_PATH)
+    return root
 
 
 def _classify_unsigned(parent: etree._Element) -> SignatureReport:

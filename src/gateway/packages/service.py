@@ -61,8 +61,8 @@ from ..errors import (
 )
 from ..observability.logging import current_request_id
 from ..registry.service import RegistryService, Route
-from . import intake_store
-from .arrival import EnteredVia, mark_entered
+from . import intake_store, poll_store
+from .arrival import EnteredVia
 from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 from .notices import queue_ack_notice
@@ -643,45 +643,80 @@ class PackageService:
 
         Allowed: the sender's systems, the systems of recipients with a live copy, operators.
         A recipient's first fetch marks its copy `delivered` and records when it entered the
-        recipient's system (`via`: fetch, or vxp for getEdoc).
+        recipient's system (`via`: fetch, or vxp for getEdoc). One SELECT and one UPDATE
+        (gateway.packages.poll_store), plus the audit INSERT at the first fetch.
         """
         await begin_write(self.session)
-        package = await self.repo.get(package_id, with_raw=True)
-        if package is None:
+        found = await poll_store.read_for_fetch(self.session, package_id, _agencies(principal))
+        if found is None:
             raise NotFound(f"Không có gói tin {package_id}", en=f"No package {package_id}")
-        deliveries = await self.repo.deliveries_of(package.id)
-        mine = [
-            d for d in deliveries if principal.acts_for(d.recipient_code) and d.state != "cancelled"
-        ]
-        if not (mine or principal.is_operator or principal.acts_for(package.sender_code)):
-            if any(principal.acts_for(d.recipient_code) for d in deliveries):
+        mine = [c for c in found.copies if c.state != "cancelled"]
+        if not (mine or principal.is_operator or principal.acts_for(found.sender_code)):
+            if found.copies:
                 raise NotFound(
                     "Bản gửi cho cơ quan này đã bị thu hồi",
                     en="The copy for this agency was revoked",
                 )
             raise Forbidden("Không có quyền đọc gói tin này", en="Not allowed to read this package")
-        if not package.raw:  # the bytes were pruned after export to the archive
-            await _refuse_pruned(self.session, package.id)
+        if not found.raw and found.pruned:  # the bytes were pruned after export to the archive
+            await _refuse_pruned(self.session, found.package_id)
         now = self.clock()
-        data = await anyio.to_thread.run_sync(relay_bytes, package.raw, self.node_code, now)
-        for d in mine:
-            d.attempts += 1
-            d.updated_at = now
-            mark_entered(d, now, via, self.calendar)
-            if d.state == "pending":
-                d.state = "delivered"
-                d.delivered_at = now
-                await self.audit.append(
+        data = await anyio.to_thread.run_sync(relay_bytes, found.raw, self.node_code, now)
+        first_entry = any(not c.entered for c in mine)
+        legal = self.calendar.legal_receipt_time(now) if first_entry else None
+        await poll_store.record_fetch(self.session, [c.id for c in mine], now, via, legal)
+        await self.audit.append_many(
+            [
+                AuditEntry(
                     "delivery.delivered",
                     actor=principal.actor,
-                    subject=f"delivery:{d.id}",
+                    subject=f"delivery:{c.id}",
                     at=now,
-                    data={"package_id": package.id, "recipient": d.recipient_code},
+                    data={"package_id": found.package_id, "recipient": c.recipient_code},
                 )
-        return Fetched(package.id, data, [d.id for d in mine], trace_value(self.node_code, now))
+                for c in mine
+                if c.state == "pending"
+            ]
+        )
+        return Fetched(
+            found.package_id, data, [c.id for c in mine], trace_value(self.node_code, now)
+        )
 
     async def acknowledge(self, delivery_id: str, principal: Principal) -> AckResult:
+        """The recipient confirms receipt: one UPDATE … RETURNING, the audit INSERT and the
+        sender's notice (gateway.packages.poll_store, .notices). A repeat changes nothing and
+        answers as the first time did."""
         await begin_write(self.session)
+        now = self.clock()
+        legal = self.calendar.legal_receipt_time(now)  # if acknowledged without a fetch
+        acked = await poll_store.record_ack(
+            self.session, delivery_id, _agencies(principal), now, legal
+        )
+        if acked is None:
+            return await self._not_acknowledged(delivery_id, principal)
+        await self.audit.append_many(
+            [
+                AuditEntry(
+                    "delivery.acknowledged",
+                    actor=principal.actor,
+                    subject=f"delivery:{delivery_id}",
+                    at=now,
+                    data={"package_id": acked.package_id, "recipient": acked.recipient_code},
+                )
+            ]
+        )
+        # tell the original sender, by push or in its notice list (gateway.packages.notices)
+        await queue_ack_notice(self.session, acked, now)
+        return AckResult(
+            delivery_id=delivery_id,
+            state="acknowledged",
+            acknowledged_at=now,
+            already_acknowledged=False,
+        )
+
+    async def _not_acknowledged(self, delivery_id: str, principal: Principal) -> AckResult:
+        """Why `record_ack` changed nothing: no such copy (404), not the caller's (403), already
+        acknowledged (the first answer again) or revoked (409)."""
         delivery = await self.repo.delivery(delivery_id)
         if delivery is None:
             raise NotFound(f"Không có bản gửi {delivery_id}", en=f"No delivery {delivery_id}")
@@ -703,26 +738,8 @@ class PackageService:
                 en="This delivery was revoked",
                 details={"state": delivery.state},
             )
-        now = self.clock()
-        delivery.state = "acknowledged"
-        delivery.acknowledged_at = now
-        delivery.delivered_at = delivery.delivered_at or now
-        delivery.updated_at = now
-        mark_entered(delivery, now, "ack", self.calendar)  # acknowledged without a fetch
-        await self.audit.append(
-            "delivery.acknowledged",
-            actor=principal.actor,
-            subject=f"delivery:{delivery.id}",
-            at=now,
-            data={"package_id": delivery.package_id, "recipient": delivery.recipient_code},
-        )
-        # tell the original sender, by push or in its notice list (gateway.packages.notices)
-        await queue_ack_notice(self.session, delivery, now)
-        return AckResult(
-            delivery_id=delivery.id,
-            state=delivery.state,
-            acknowledged_at=now,
-            already_acknowledged=False,
+        raise RuntimeError(
+            f"delivery {delivery_id} ({delivery.state}) neither acknowledged nor refused"
         )
 
     async def inbox(
@@ -855,6 +872,11 @@ class PackageService:
         if self.routing is not None:
             await self.routing.annotate(self.session, timeline)
         return timeline
+
+
+def _agencies(principal: Principal) -> frozenset[str]:
+    """The agencies whose copies the principal fetches and acknowledges (`acts_for`)."""
+    return frozenset(principal.agencies) if principal.kind == "system" else frozenset()
 
 
 async def _refuse_pruned(session: AsyncSession, package_id: str) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
-from conftest import sample_bytes
+from conftest import SAMPLE_DOCUMENT_ID, rewrite, sample_bytes
 
 A80, H17 = "000.00.00.A80", "28.22.H17"
 
@@ -55,8 +56,9 @@ async def poll(make_gateway, backend):
     return gw, keys, backend
 
 
-async def _sent(gw, keys) -> tuple[str, str]:
-    body = (await gw.post_package(sample_bytes("edoc_new.edxml"), keys[A80])).json()
+async def _sent(gw, keys, n: int = 0) -> tuple[str, str]:
+    raw = rewrite(sample_bytes("edoc_new.edxml"), SAMPLE_DOCUMENT_ID, f"{A80},2026/11/20,{n}/X")
+    body = (await gw.post_package(raw, keys[A80])).json()
     return body["package_id"], body["deliveries"][0]["delivery_id"]
 
 
@@ -72,3 +74,40 @@ async def test_fetch_and_ack_statement_counts(poll):
     assert len(first) <= FIRST_FETCH_MAX[backend], first
     assert len(later) <= LATER_FETCH_MAX[backend], later
     assert len(ack) <= ACK_MAX[backend], ack
+
+
+async def _pages(gw, key: str, limit: int, query: str = "") -> list[tuple[str, str]]:
+    """Every (delivery_id, state) of H17's inbox, page after page."""
+    seen, cursor = [], None
+    while True:
+        url = f"/api/v1/inbox?limit={limit}{query}" + (f"&cursor={cursor}" if cursor else "")
+        page = (await gw.get(url, key)).json()
+        assert len(page["items"]) <= limit
+        seen += [(i["delivery_id"], i["state"]) for i in page["items"]]
+        if (cursor := page["next_cursor"]) is None:
+            return seen
+
+
+async def test_inbox_pages_merge_the_states_in_queue_order(poll):
+    """Each state is read in index order and merged: the pages still list every open copy
+    once, oldest first, ties in queued_at (a frozen clock) by delivery id."""
+    gw, keys, _backend = poll
+    queue = []
+    for n in range(6):
+        # two copies share each moment
+        gw.app.state.clock = lambda n=n: datetime(2026, 11, 20, 2, n // 2, tzinfo=UTC)
+        queue.append(await _sent(gw, keys, n))
+    for pid, _did in queue[1::2]:  # every other copy fetched: delivered
+        assert (await gw.get(f"/api/v1/packages/{pid}", keys[H17])).status_code == 200
+    acked = queue[4][1]
+    assert (await gw.post(f"/api/v1/deliveries/{acked}/ack", keys[H17])).status_code == 200
+    moments = {did: n // 2 for n, (_pid, did) in enumerate(queue)}
+    expected = sorted((did for _p, did in queue if did != acked), key=lambda d: (moments[d], d))
+    for limit in (1, 2, 3, 50):
+        listed = await _pages(gw, keys[H17], limit)
+        assert [d for d, _s in listed] == expected
+        states = dict(listed)
+        assert {states[did] for _p, did in queue[1::2]} == {"delivered"}
+        assert {states[did] for _p, did in queue[0::2] if did != acked} == {"pending"}
+    assert await _pages(gw, keys[H17], 2, "&state=acknowledged") == [(acked, "acknowledged")]
+    assert await _pages(gw, keys[H17], 2, "&kind=status") == []

@@ -8,6 +8,8 @@ only says how to read and write them in few statements.
   (cancelled ones included: they make the refusal a 404) — one SELECT;
 - `record_fetch`: the copies' fetch recorded — `attempts`, the first fetch as the copy's entry
   into the recipient's system, `pending` → `delivered` — one UPDATE;
+- `inbox_page`: one page of an agency's inbox, only the columns the listing shows — one
+  SELECT (on `ix_deliveries_inbox`);
 - `record_ack`: the copy acknowledged if it may be (the caller's, not cancelled, not already
   acknowledged), returning what the audit event and the sender's notice need — one
   UPDATE … RETURNING. None when nothing changed: the caller then finds out why (cold path).
@@ -19,12 +21,12 @@ PostgreSQL the state transitions are decided in the UPDATE itself (`CASE`), as t
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, select, update
+from sqlalchemy import Row, and_, case, func, literal, not_, or_, select, union_all, update
 
 from ..registry.models import Agency
 from .arrival import EnteredVia
@@ -188,3 +190,70 @@ async def record_ack(
         document_id,
         sender_pushes=mode == "push" and bool(endpoint),
     )
+
+
+async def inbox_page(
+    session,
+    agency: str,
+    *,
+    kinds: Sequence[str],
+    states: Sequence[str],
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Copies for `agency` in `states`, oldest first (queued_at, id), after the cursor.
+
+    Each state's first `limit` copies are read in the order of `ix_deliveries_inbox`
+    (recipient_code, state, queued_at) and merged: a page costs what the page holds, not what
+    the inbox holds (one index range over all the states would have to sort every open copy:
+    PostgreSQL read the whole table for a page of an inbox of 90 000 open copies)."""
+    firsts = []
+    for state in sorted(set(states)):
+        conditions = [_d.recipient_code == agency, _d.state == state, _d.kind.in_(list(kinds))]
+        if after is not None:
+            at, last_id = after
+            # `>=` first: the index range starts at the cursor; the rest filters its ties
+            conditions += [
+                _d.queued_at >= _at(at),
+                or_(_d.queued_at > _at(at), _d.id > last_id),
+            ]
+        firsts.append(
+            select(_d.id, _d.queued_at)
+            .where(*conditions)
+            .order_by(_d.queued_at, _d.id)
+            .limit(limit)
+            .subquery()
+        )
+    if not firsts:
+        return []
+    page = union_all(*(select(f.c.id, f.c.queued_at) for f in firsts)).subquery()
+    result = await session.execute(
+        select(
+            _d.id.label("delivery_id"),
+            _d.state,
+            _d.recipient_code,
+            _d.addressed_to,
+            _d.queued_at,
+            _d.sent_at,
+            _d.legal_received_at,
+            _d.delivered_at,
+            _d.acknowledged_at,
+            Package.id.label("package_id"),
+            Package.kind,
+            Package.sender_code,
+            Package.document_id,
+            Package.code,
+            Package.subject,
+            Package.priority,
+            Package.business_type,
+            Package.status_code,
+            Package.size,
+            Package.sha256,
+        )
+        .select_from(page)
+        .join(_deliveries, _d.id == page.c.id)
+        .join(Package, Package.id == _d.package_id)
+        .order_by(page.c.queued_at, page.c.id)
+        .limit(limit)
+    )
+    return list(result.all())

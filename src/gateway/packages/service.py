@@ -766,37 +766,37 @@ class PackageService:
                 en=f"This system may not read the inbox of agency {agency}",
             )
         after = decode_cursor(cursor) if cursor else None
-        rows = await self.repo.inbox(
-            agency, kinds=kinds, states=states, after=after, limit=limit + 1
+        rows = await poll_store.inbox_page(
+            self.session, agency, kinds=kinds, states=states, after=after, limit=limit + 1
         )
         more = len(rows) > limit
         rows = rows[:limit]
         items = [
             InboxItem(
-                delivery_id=d.id,
-                package_id=p.id,
-                kind=p.kind,
-                state=d.state,
-                sender=p.sender_code,
-                addressed_to=d.addressed_to or d.recipient_code,
-                document_id=p.document_id,
-                code=p.code,
-                subject=p.subject,
-                priority=p.priority,
-                business_type=p.business_type,
-                status_code=p.status_code,
-                size=p.size,
-                sha256=p.sha256,
-                queued_at=d.queued_at,
-                sent_at=d.sent_at,
-                legal_received_at=d.legal_received_at,
-                delivered_at=d.delivered_at,
-                acknowledged_at=d.acknowledged_at,
-                href=f"/api/v1/packages/{p.id}",
+                delivery_id=r.delivery_id,
+                package_id=r.package_id,
+                kind=r.kind,
+                state=r.state,
+                sender=r.sender_code,
+                addressed_to=r.addressed_to or r.recipient_code,
+                document_id=r.document_id,
+                code=r.code,
+                subject=r.subject,
+                priority=r.priority,
+                business_type=r.business_type,
+                status_code=r.status_code,
+                size=r.size,
+                sha256=r.sha256,
+                queued_at=r.queued_at,
+                sent_at=r.sent_at,
+                legal_received_at=r.legal_received_at,
+                delivered_at=r.delivered_at,
+                acknowledged_at=r.acknowledged_at,
+                href=f"/api/v1/packages/{r.package_id}",
             )
-            for d, p in rows
+            for r in rows
         ]
-        next_cursor = encode_cursor(rows[-1][0].queued_at, rows[-1][0].id) if more else None
+        next_cursor = encode_cursor(rows[-1].queued_at, rows[-1].delivery_id) if more else None
         return InboxPage(agency=agency, items=items, next_cursor=next_cursor)
 
     async def timeline(self, package_id: str, principal: Principal) -> Timeline:

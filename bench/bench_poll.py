@@ -10,6 +10,11 @@ The app runs in-process behind httpx's ASGI transport (no sockets), with the in-
 and worker as in `gateway serve`. CPU is this process's user + system time over the timed
 phase divided by the copies (server and httpx client; not PostgreSQL's), once for the fetches
 and once for the acknowledgements (two timed phases, fetches first).
+
+`--direct`: the same two phases without HTTP — `PackageService.fetch` / `.acknowledge` each in
+its own session and commit, as a request's unit of work runs them — so the figure is the
+service and database layer alone (the HTTP stack, auth and middleware cost the same either
+way and dominate the full figure).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import httpx
 
 from bench_intake import A80, DOCUMENT_ID, H17, SAMPLE, admin_sql
 from gateway.app import create_app
+from gateway.auth.service import Principal
+from gateway.packages.routes import get_service
 from gateway.registry.schemas import AgencyIn, SystemIn
 from gateway.registry.service import RegistryService
 from gateway.settings import Settings
@@ -76,7 +83,8 @@ async def run(args: argparse.Namespace) -> None:
                 for code in (A80, H17):
                     await service.create_agency(AgencyIn(code=code, name=f"Bench {code}"))
                 _, sender = await service.create_system(SystemIn(name="s", agencies=[A80]))
-                _, recipient = await service.create_system(SystemIn(name="r", agencies=[H17]))
+                system, recipient = await service.create_system(SystemIn(name="r", agencies=[H17]))
+                principal = Principal("system", system.id, "r", frozenset({H17}))
                 await session.commit()
             transport = httpx.ASGITransport(app=app)
             mine = {"Authorization": f"Bearer {recipient}"}
@@ -95,7 +103,27 @@ async def run(args: argparse.Namespace) -> None:
                     j = r.json()
                     copies.append((j["package_id"], j["deliveries"][0]["delivery_id"]))
 
+                db = app.state.db
+
+                async def unit(call) -> None:
+                    """One request's unit of work without the request (gateway.db.get_session)."""
+                    async with db.sessionmaker() as session:
+                        session.info["db"] = db
+                        try:
+                            request = type("R", (), {"app": app})()
+                            await call(get_service(request, session))
+                            await session.commit()
+                        finally:
+                            db.end_write(session)
+
                 def fetch(package_id: str):
+                    if args.direct:
+
+                        async def direct() -> None:
+                            await unit(lambda s: s.fetch(package_id, principal))
+
+                        return direct
+
                     async def job() -> None:
                         r = await client.get(f"/api/v1/packages/{package_id}", headers=mine)
                         assert r.status_code == 200, r.text[:300]
@@ -103,6 +131,13 @@ async def run(args: argparse.Namespace) -> None:
                     return job
 
                 def ack(delivery_id: str):
+                    if args.direct:
+
+                        async def direct() -> None:
+                            await unit(lambda s: s.acknowledge(delivery_id, principal))
+
+                        return direct
+
                     async def job() -> None:
                         r = await client.post(f"/api/v1/deliveries/{delivery_id}/ack", headers=mine)
                         assert r.status_code == 200 and not r.json()["already_acknowledged"]
@@ -115,7 +150,8 @@ async def run(args: argparse.Namespace) -> None:
                 a_wall, a_cpu = await timed([ack(d) for _, d in todo], args.concurrency)
         n = len(todo)
         print(
-            f"{args.backend}: {n} copies, concurrency {args.concurrency}: "
+            f"{args.backend}{' direct' if args.direct else ''}: {n} copies, "
+            f"concurrency {args.concurrency}: "
             f"fetch {n / f_wall:.0f}/s CPU {f_cpu / n * 1000:.2f} ms; "
             f"ack {n / a_wall:.0f}/s CPU {a_cpu / n * 1000:.2f} ms; "
             f"fetch+ack CPU {(f_cpu + a_cpu) / n * 1000:.2f} ms per copy ({args.loop})"
@@ -137,6 +173,7 @@ def main() -> None:
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
         help="an existing database to connect to for CREATE/DROP DATABASE",
     )
+    parser.add_argument("--direct", action="store_true", help="the service layer, no HTTP")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     args = parser.parse_args()
     if args.loop == "uvloop":

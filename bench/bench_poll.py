@@ -11,6 +11,10 @@ and worker as in `gateway serve`. CPU is this process's user + system time over 
 phase divided by the copies (server and httpx client; not PostgreSQL's), once for the fetches
 and once for the acknowledgements (two timed phases, fetches first).
 
+`--small`: ~5 KiB packages instead (the sample with a 1 KiB attachment, its signature
+placeholder removed, accepted unsigned under the default `warn` policy), so that relaying the
+bytes weighs less than the statements around them.
+
 `--direct`: the same two phases without HTTP — `PackageService.fetch` / `.acknowledge` each in
 its own session and commit, as a request's unit of work runs them — so the figure is the
 service and database layer alone (the HTTP stack, auth and middleware cost the same either
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
+import sys
 import tempfile
 import time
 import uuid
@@ -36,6 +41,22 @@ from gateway.packages.routes import get_service
 from gateway.registry.schemas import AgencyIn, SystemIn
 from gateway.registry.service import RegistryService
 from gateway.settings import Settings
+
+
+def small_packages(count: int) -> list[bytes]:
+    sys.path.insert(0, str(SAMPLE.parents[2] / "trust"))
+    from pki import strip_signatures
+
+    from gateway.edxml import build_package, parse_package
+
+    template = parse_package(SAMPLE.read_bytes())
+    out = []
+    for n in range(count):
+        package = template.model_copy(deep=True)
+        package.header.document_id = f"{A80},2026/11/21,{n}/POLL"
+        package.attachments[0].data = b"%PDF-1.4\n" + bytes(1000) + b"\n%%EOF\n"
+        out.append(strip_signatures(build_package(package)))
+    return out
 
 
 def cpu_seconds() -> float:
@@ -59,10 +80,14 @@ async def timed(jobs, concurrency: int) -> tuple[float, float]:
 async def run(args: argparse.Namespace) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
     raw = SAMPLE.read_bytes()
-    packages = [
-        raw.replace(DOCUMENT_ID, f"{A80},2026/11/21,{n}/POLL".encode())
-        for n in range(args.n + args.warmup)
-    ]
+    packages = (
+        small_packages(args.n + args.warmup)
+        if args.small
+        else [
+            raw.replace(DOCUMENT_ID, f"{A80},2026/11/21,{n}/POLL".encode())
+            for n in range(args.n + args.warmup)
+        ]
+    )
     dbname = None
     if args.backend == "sqlite":
         settings = Settings(data_dir=Path(tmp.name))
@@ -150,7 +175,8 @@ async def run(args: argparse.Namespace) -> None:
                 a_wall, a_cpu = await timed([ack(d) for _, d in todo], args.concurrency)
         n = len(todo)
         print(
-            f"{args.backend}{' direct' if args.direct else ''}: {n} copies, "
+            f"{args.backend}{' direct' if args.direct else ''}: {n} copies "
+            f"of {sum(map(len, packages)) / len(packages) / 1024:.0f} KiB, "
             f"concurrency {args.concurrency}: "
             f"fetch {n / f_wall:.0f}/s CPU {f_cpu / n * 1000:.2f} ms; "
             f"ack {n / a_wall:.0f}/s CPU {a_cpu / n * 1000:.2f} ms; "
@@ -173,6 +199,7 @@ def main() -> None:
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
         help="an existing database to connect to for CREATE/DROP DATABASE",
     )
+    parser.add_argument("--small", action="store_true", help="~5 KiB packages")
     parser.add_argument("--direct", action="store_true", help="the service layer, no HTTP")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     args = parser.parse_args()

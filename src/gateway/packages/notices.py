@@ -28,6 +28,9 @@ from .intake_store import row_values
 from .models import Delivery, Notice
 from .poll_store import Acked
 
+_INSERT_NOTICE = insert(Notice.__table__)
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
+
 
 async def queue_ack_notice(session: AsyncSession, acked: Acked, at: datetime) -> None:
     """The sender's `delivery.acknowledged` notice for a copy just acknowledged
@@ -50,9 +53,9 @@ async def queue_ack_notice(session: AsyncSession, acked: Acked, at: datetime) ->
     if not acked.sender_pushes:  # listed for polling now, as the worker would have settled it
         notice.state = "available"
         notice.sent_at = at
-    await session.execute(insert(Notice.__table__).values(row_values(notice)))
+    await session.execute(_INSERT_NOTICE, row_values(notice))
     if acked.sender_pushes:
-        await session.execute(insert(OutboxMessage.__table__).values(row_values(ready)))
+        await session.execute(_INSERT_OUTBOX, row_values(ready))
         notify_outbox(session)
 
 

@@ -14,6 +14,9 @@ only says how to read and write them in few statements.
   acknowledged), returning what the audit event and the sender's notice need — one
   UPDATE … RETURNING. None when nothing changed: the caller then finds out why (cold path).
 
+The statements are built once, at import, with bound parameters: building an UPDATE with
+subqueries per request cost more Python than running it.
+
 SQLite holds the single write turn from the unit of work's first statement
 (`gateway.db.begin_write`), so what `read_for_fetch` saw is what `record_fetch` changes; on
 PostgreSQL the state transitions are decided in the UPDATE itself (`CASE`), as the row is then.
@@ -24,9 +27,21 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, literal, not_, or_, select, union_all, update
+from sqlalchemy import (
+    Row,
+    and_,
+    bindparam,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from ..registry.models import Agency
 from .arrival import EnteredVia
@@ -35,10 +50,8 @@ from .models import ArchiveTombstone, Delivery, Package
 _deliveries = Delivery.__table__
 _d = _deliveries.c
 _TIME = _d.updated_at.type  # UTCDateTime: naive UTC on SQLite, timestamptz on PostgreSQL
-
-
-def _at(moment: datetime) -> Any:
-    return literal(moment, _TIME)
+_NOW = bindparam("now", type_=_TIME)
+_AGENCIES = bindparam("agencies", expanding=True)
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,6 @@ class Copy:
     id: str
     recipient_code: str
     state: str
-    entered: bool  # already entered the recipient's system (first fetch, push or ack)
 
 
 @dataclass(frozen=True)
@@ -60,73 +72,74 @@ class ForFetch:
     copies: list[Copy]  # the caller's, every state, by recipient code
 
 
+_READ_FOR_FETCH = (
+    select(
+        Package.id,
+        Package.sender_code,
+        Package.raw,
+        ArchiveTombstone.package_id.is_not(None).label("pruned"),
+        _d.id.label("copy_id"),
+        _d.recipient_code,
+        _d.state,
+    )
+    .select_from(Package)
+    .outerjoin(ArchiveTombstone, ArchiveTombstone.package_id == Package.id)
+    .outerjoin(_deliveries, and_(_d.package_id == Package.id, _d.recipient_code.in_(_AGENCIES)))
+    .where(Package.id == bindparam("package_id"))
+    .order_by(_d.recipient_code)
+)
+
+
 async def read_for_fetch(session, package_id: str, agencies: Collection[str]) -> ForFetch | None:
     """The package and the copies of it addressed to `agencies`; None if there is no package."""
     rows = (
         await session.execute(
-            select(
-                Package.id,
-                Package.sender_code,
-                Package.raw,
-                ArchiveTombstone.package_id.is_not(None).label("pruned"),
-                _d.id.label("copy_id"),
-                _d.recipient_code,
-                _d.state,
-                _d.entered_at.is_not(None).label("entered"),
-            )
-            .select_from(Package)
-            .outerjoin(ArchiveTombstone, ArchiveTombstone.package_id == Package.id)
-            .outerjoin(
-                _deliveries,
-                and_(_d.package_id == Package.id, _d.recipient_code.in_(sorted(agencies))),
-            )
-            .where(Package.id == package_id)
-            .order_by(_d.recipient_code)
+            _READ_FOR_FETCH, {"package_id": package_id, "agencies": sorted(agencies)}
         )
     ).all()
     if not rows:
         return None
     first = rows[0]
-    copies = [
-        Copy(r.copy_id, r.recipient_code, r.state, bool(r.entered))
-        for r in rows
-        if r.copy_id is not None
-    ]
+    copies = [Copy(r.copy_id, r.recipient_code, r.state) for r in rows if r.copy_id is not None]
     return ForFetch(first.id, first.sender_code, first.raw, bool(first.pruned), copies)
 
 
-async def record_fetch(
-    session,
-    copy_ids: list[str],
-    now: datetime,
-    via: EnteredVia,
-    entered_legal_at: datetime | None,
-) -> None:
-    """One more fetch of these copies: the first one is their entry into the recipient's
-    system (`entered_legal_at`: its legal receipt time, needed when one has not entered yet);
-    a pending copy becomes delivered."""
-    if not copy_ids:
-        return
-    pending = _d.state == "pending"
-    values: dict[str, Any] = {
-        "attempts": _d.attempts + 1,
-        "updated_at": _at(now),
-        "delivered_at": case((pending, _at(now)), else_=_d.delivered_at),
-        "state": case((pending, "delivered"), else_=_d.state),
-    }
-    if entered_legal_at is not None:
-        values |= _entered(now, via, entered_legal_at)
-    await session.execute(update(_deliveries).where(_d.id.in_(copy_ids)).values(values))
-
-
-def _entered(now: datetime, via: EnteredVia, legal: datetime) -> dict[str, Any]:
-    """The copy's entry into the recipient's system, set once (gateway.packages.arrival)."""
+def _entered() -> dict[str, Any]:
+    """The copy's entry into the recipient's system, set once (gateway.packages.arrival):
+    parameters `now`, `via` and `legal` (its legal receipt time)."""
     first = _d.entered_at.is_(None)
     return {
-        "entered_at": case((first, _at(now)), else_=_d.entered_at),
-        "entered_via": case((first, via), else_=_d.entered_via),
-        "entered_legal_at": case((first, _at(legal)), else_=_d.entered_legal_at),
+        "entered_at": case((first, _NOW), else_=_d.entered_at),
+        "entered_via": case((first, bindparam("via")), else_=_d.entered_via),
+        "entered_legal_at": case(
+            (first, bindparam("legal", type_=_TIME)), else_=_d.entered_legal_at
+        ),
     }
+
+
+_pending = _d.state == "pending"
+_RECORD_FETCH = (
+    update(_deliveries)
+    .where(_d.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        attempts=_d.attempts + 1,
+        updated_at=_NOW,
+        delivered_at=case((_pending, _NOW), else_=_d.delivered_at),
+        state=case((_pending, "delivered"), else_=_d.state),
+        **_entered(),
+    )
+)
+
+
+async def record_fetch(
+    session, copy_ids: list[str], now: datetime, via: EnteredVia, entered_legal_at: datetime
+) -> None:
+    """One more fetch of these copies: the first one is their entry into the recipient's
+    system (`entered_legal_at`: its legal receipt time); a pending copy becomes delivered."""
+    if copy_ids:
+        await session.execute(
+            _RECORD_FETCH, {"ids": copy_ids, "now": now, "via": via, "legal": entered_legal_at}
+        )
 
 
 @dataclass(frozen=True)
@@ -141,33 +154,26 @@ class Acked:
     sender_pushes: bool  # the sender takes notices at its endpoint (else: its notice list)
 
 
-async def record_ack(
-    session,
-    delivery_id: str,
-    agencies: Collection[str],
-    now: datetime,
-    entered_legal_at: datetime,
-) -> Acked | None:
-    """Acknowledge the copy if it is one of `agencies`', neither cancelled nor acknowledged."""
+def _record_ack_statement() -> Any:
     # scalar subqueries without joins: SQLite's RETURNING names columns unqualified (and both
     # packages and agencies have a `code`)
     package = select(Package).where(Package.id == _d.package_id).correlate(_deliveries)
     sender_code = package.with_only_columns(Package.sender_code).scalar_subquery()
     sender = select(Agency).where(Agency.code == sender_code)
-    statement = (
+    return (
         update(_deliveries)
         .where(
-            _d.id == delivery_id,
-            _d.recipient_code.in_(sorted(agencies)),
+            _d.id == bindparam("delivery_id"),
+            _d.recipient_code.in_(_AGENCIES),
             _d.state != "cancelled",
             not_(and_(_d.state == "acknowledged", _d.acknowledged_at.is_not(None))),
         )
         .values(
             state="acknowledged",
-            acknowledged_at=_at(now),
-            delivered_at=func.coalesce(_d.delivered_at, _at(now)),
-            updated_at=_at(now),
-            **_entered(now, "ack", entered_legal_at),  # acknowledged without a fetch
+            acknowledged_at=_NOW,
+            delivered_at=func.coalesce(_d.delivered_at, _NOW),
+            updated_at=_NOW,
+            **_entered(),  # acknowledged without a fetch
         )
         .returning(
             _d.package_id,
@@ -178,7 +184,27 @@ async def record_ack(
             sender.with_only_columns(Agency.endpoint_url).scalar_subquery(),
         )
     )
-    row = (await session.execute(statement)).first()
+
+
+_RECORD_ACK = _record_ack_statement()
+
+
+async def record_ack(
+    session,
+    delivery_id: str,
+    agencies: Collection[str],
+    now: datetime,
+    entered_legal_at: datetime,
+) -> Acked | None:
+    """Acknowledge the copy if it is one of `agencies`', neither cancelled nor acknowledged."""
+    parameters = {
+        "delivery_id": delivery_id,
+        "agencies": sorted(agencies),
+        "now": now,
+        "via": "ack",
+        "legal": entered_legal_at,
+    }
+    row = (await session.execute(_RECORD_ACK, parameters)).first()
     if row is None:
         return None
     package_id, recipient, sender_code, document_id, mode, endpoint = row
@@ -192,42 +218,26 @@ async def record_ack(
     )
 
 
-async def inbox_page(
-    session,
-    agency: str,
-    *,
-    kinds: Sequence[str],
-    states: Sequence[str],
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Row[Any]]:
-    """Copies for `agency` in `states`, oldest first (queued_at, id), after the cursor.
-
-    Each state's first `limit` copies are read in the order of `ix_deliveries_inbox`
-    (recipient_code, state, queued_at) and merged: a page costs what the page holds, not what
-    the inbox holds (one index range over all the states would have to sort every open copy:
-    PostgreSQL read the whole table for a page of an inbox of 90 000 open copies)."""
+@lru_cache(maxsize=64)
+def _inbox_statement(states: tuple[str, ...], kinds: tuple[str, ...], after: bool) -> Any:
+    """Each state's first `limit` copies in the order of `ix_deliveries_inbox`, merged."""
+    at = bindparam("at", type_=_TIME)
     firsts = []
-    for state in sorted(set(states)):
-        conditions = [_d.recipient_code == agency, _d.state == state, _d.kind.in_(list(kinds))]
-        if after is not None:
-            at, last_id = after
+    for state in states:
+        conditions = [_d.recipient_code == bindparam("agency"), _d.state == state]
+        conditions.append(_d.kind.in_(kinds))
+        if after:
             # `>=` first: the index range starts at the cursor; the rest filters its ties
-            conditions += [
-                _d.queued_at >= _at(at),
-                or_(_d.queued_at > _at(at), _d.id > last_id),
-            ]
+            conditions += [_d.queued_at >= at, or_(_d.queued_at > at, _d.id > bindparam("id"))]
         firsts.append(
             select(_d.id, _d.queued_at)
             .where(*conditions)
             .order_by(_d.queued_at, _d.id)
-            .limit(limit)
+            .limit(bindparam("limit"))
             .subquery()
         )
-    if not firsts:
-        return []
     page = union_all(*(select(f.c.id, f.c.queued_at) for f in firsts)).subquery()
-    result = await session.execute(
+    return (
         select(
             _d.id.label("delivery_id"),
             _d.state,
@@ -254,6 +264,29 @@ async def inbox_page(
         .join(_deliveries, _d.id == page.c.id)
         .join(Package, Package.id == _d.package_id)
         .order_by(page.c.queued_at, page.c.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    return list(result.all())
+
+
+async def inbox_page(
+    session,
+    agency: str,
+    *,
+    kinds: Sequence[str],
+    states: Sequence[str],
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Copies for `agency` in `states`, oldest first (queued_at, id), after the cursor.
+
+    Each state's first `limit` copies are read in the order of `ix_deliveries_inbox`
+    (recipient_code, state, queued_at) and merged: a page costs what the page holds, not what
+    the inbox holds (one index range over all the states would have to sort every open copy:
+    PostgreSQL read the whole table for a page of an inbox of 90 000 open copies)."""
+    if not states or not kinds:
+        return []
+    statement = _inbox_statement(tuple(sorted(set(states))), tuple(sorted(set(kinds))), bool(after))
+    parameters: dict[str, Any] = {"agency": agency, "limit": limit}
+    if after is not None:
+        parameters["at"], parameters["id"] = after
+    return list((await session.execute(statement, parameters)).all())

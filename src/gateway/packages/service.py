@@ -662,8 +662,7 @@ class PackageService:
             await _refuse_pruned(self.session, found.package_id)
         now = self.clock()
         data = await anyio.to_thread.run_sync(relay_bytes, found.raw, self.node_code, now)
-        first_entry = any(not c.entered for c in mine)
-        legal = self.calendar.legal_receipt_time(now) if first_entry else None
+        legal = self.calendar.legal_receipt_time(now)  # if this is the copy's first fetch
         await poll_store.record_fetch(self.session, [c.id for c in mine], now, via, legal)
         await self.audit.append_many(
             [

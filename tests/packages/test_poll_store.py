@@ -16,8 +16,9 @@ from conftest import SAMPLE_DOCUMENT_ID, rewrite, sample_bytes
 
 A80, H17 = "000.00.00.A80", "28.22.H17"
 
-# Upper bounds per request, warm auth cache. The ORM path cost, on SQLite (PostgreSQL has no
-# BEGIN statement): fetch 6 at the first fetch / 5 later, ack 7 (see bench/RESULTS.md).
+# Upper bounds per request, warm auth cache (SQLite counts its BEGIN IMMEDIATE; PostgreSQL
+# has no BEGIN statement). The ORM path took, SQLite / PostgreSQL: first fetch 5 / 4, later
+# fetch 4 / 3, ack 6 / 5 (bench/RESULTS.md, "Lean hot path (issue 14): the poll side").
 FIRST_FETCH_MAX = {"sqlite": 4, "postgres": 3}
 LATER_FETCH_MAX = {"sqlite": 3, "postgres": 2}
 ACK_MAX = {"sqlite": 4, "postgres": 3}

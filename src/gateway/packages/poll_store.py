@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     Row,
     and_,
     bindparam,
@@ -222,6 +223,7 @@ async def record_ack(
 def _inbox_statement(states: tuple[str, ...], kinds: tuple[str, ...], after: bool) -> Any:
     """Each state's first `limit` copies in the order of `ix_deliveries_inbox`, merged."""
     at = bindparam("at", type_=_TIME)
+    limit = bindparam("limit", type_=Integer)
     firsts = []
     for state in states:
         conditions = [_d.recipient_code == bindparam("agency"), _d.state == state]
@@ -233,7 +235,7 @@ def _inbox_statement(states: tuple[str, ...], kinds: tuple[str, ...], after: boo
             select(_d.id, _d.queued_at)
             .where(*conditions)
             .order_by(_d.queued_at, _d.id)
-            .limit(bindparam("limit"))
+            .limit(limit)
             .subquery()
         )
     page = union_all(*(select(f.c.id, f.c.queued_at) for f in firsts)).subquery()
@@ -264,7 +266,7 @@ def _inbox_statement(states: tuple[str, ...], kinds: tuple[str, ...], after: boo
         .join(_deliveries, _d.id == page.c.id)
         .join(Package, Package.id == _d.package_id)
         .order_by(page.c.queued_at, page.c.id)
-        .limit(bindparam("limit"))
+        .limit(limit)
     )
 
 

@@ -1,6 +1,7 @@
 """The poll side's hot statements (gateway.packages.poll_store, issue 14), both backends: how
-many statements a recipient's fetch and acknowledgement cost, and that the set-based
-statements keep every answer and record of the ORM path they replaced."""
+many statements a recipient's fetch and acknowledgement cost, and the inbox pages read per
+state and merged. (What fetch and ack answer and record is tested where it always was:
+test_receipt_time_api, test_intake_api, tests/delivery, tests/axis, tests/archive.)"""
 
 from __future__ import annotations
 

@@ -113,3 +113,50 @@ async def test_inbox_pages_merge_the_states_in_queue_order(poll):
         assert {states[did] for _p, did in queue[0::2] if did != acked} == {"pending"}
     assert await _pages(gw, keys[H17], 2, "&state=acknowledged") == [(acked, "acknowledged")]
     assert await _pages(gw, keys[H17], 2, "&kind=status") == []
+
+
+async def test_who_may_fetch_and_acknowledge(poll):
+    """The answers the statements must keep: an operator or the sender reads the bytes without
+    touching the copy; another agency is refused; only the recipient acknowledges, and a
+    repeat gives the first answer again."""
+    gw, keys, _backend = poll
+    keys["H18"] = (await gw.add_agency("28.22.H18"), await gw.add_system("h18", "28.22.H18"))[1]
+    pid, did = await _sent(gw, keys)
+
+    async def copy() -> dict:
+        tl = (await gw.get(f"/api/v1/packages/{pid}/timeline", keys[A80])).json()
+        return tl["recipients"][0]
+
+    admin = await gw.admin()
+    assert (await gw.http.get(f"/api/v1/packages/{pid}", headers=admin)).status_code == 200
+    assert (await gw.get(f"/api/v1/packages/{pid}", keys[A80])).status_code == 200
+    r = await gw.get(f"/api/v1/packages/{pid}", keys["H18"])
+    assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN"
+    r = await gw.get("/api/v1/packages/no-such-package", keys[H17])
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+    before = await copy()
+    assert (before["state"], before["attempts"], before["entered_at"]) == ("pending", 0, None)
+
+    r = await gw.get(f"/api/v1/packages/{pid}", keys[H17])
+    assert r.status_code == 200 and r.headers["X-Delivery-Id"] == did
+    fetched = await copy()
+    assert (fetched["state"], fetched["attempts"], fetched["entered_via"]) == (
+        "delivered",
+        1,
+        "fetch",
+    )
+
+    r = await gw.post(f"/api/v1/deliveries/{did}/ack", keys["H18"])
+    assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN"
+    r = await gw.post("/api/v1/deliveries/no-such-copy/ack", keys[H17])
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+    first = await gw.post(f"/api/v1/deliveries/{did}/ack", keys[H17])
+    again = await gw.post(f"/api/v1/deliveries/{did}/ack", keys[H17])
+    assert first.status_code == again.status_code == 200
+    assert first.json() == {**again.json(), "already_acknowledged": False}
+    assert again.json()["already_acknowledged"] is True
+    acked = await copy()
+    assert acked["state"] == "acknowledged"
+    assert acked["entered_via"] == "fetch" and acked["delivered_at"] == fetched["delivered_at"]
+    notices = (await gw.get("/api/v1/notices", keys[A80])).json()
+    assert [n["delivery_id"] for n in notices["items"]] == [did]

@@ -18,52 +18,45 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import new_id, show_time
 from ..outbox import OutboxMessage
 from ..outbox_wake import notify_outbox
-from ..registry.models import Agency
-from .models import Delivery, Notice, Package
+from .intake_store import row_values
+from .models import Delivery, Notice
+from .poll_store import Acked
+
+_INSERT_NOTICE = insert(Notice.__table__)
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
 
 
-async def queue_ack_notice(
-    session: AsyncSession, delivery: Delivery, at: datetime
-) -> Notice | None:
-    # the package and how its sender takes notices, in one query
-    row = (
-        await session.execute(
-            select(Package, Agency.delivery_mode, Agency.endpoint_url)
-            .outerjoin(Agency, Agency.code == Package.sender_code)
-            .where(Package.id == delivery.package_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    package, mode, endpoint = row
-    notice, ready = sender_notice(
-        package,
-        delivery,
+async def queue_ack_notice(session: AsyncSession, acked: Acked, at: datetime) -> None:
+    """The sender's `delivery.acknowledged` notice for a copy just acknowledged
+    (gateway.packages.poll_store.record_ack said who the sender is and how it takes notices):
+    one INSERT, plus the outbox row when it is pushed."""
+    notice, ready = _notice(
+        acked.sender_code,
+        acked.package_id,
+        acked.delivery_id,
         "delivery.acknowledged",
         at,
         {
-            "package_id": package.id,
-            "document_id": package.document_id,
-            "delivery_id": delivery.id,
-            "recipient": delivery.recipient_code,
+            "package_id": acked.package_id,
+            "document_id": acked.document_id,
+            "delivery_id": acked.delivery_id,
+            "recipient": acked.recipient_code,
             "acknowledged_at": show_time(at),
         },
     )
-    if mode == "push" and endpoint:
-        session.add(notice)
-        session.add(ready)
-        notify_outbox(session)
-    else:  # nothing to push: listed for polling now, as the worker would have settled it
+    if not acked.sender_pushes:  # listed for polling now, as the worker would have settled it
         notice.state = "available"
         notice.sent_at = at
-        session.add(notice)
-    return notice
+    await session.execute(_INSERT_NOTICE, row_values(notice))
+    if acked.sender_pushes:
+        await session.execute(_INSERT_OUTBOX, row_values(ready))
+        notify_outbox(session)
 
 
 def sender_notice(
@@ -72,12 +65,24 @@ def sender_notice(
     """A notice to a package's sender about one of its copies, and the outbox row that hands
     it to the worker (pushed to a push-mode sender, listed for a poll-mode one). Not added to
     the session: the caller adds them with the rest of its transaction."""
+    return _notice(package.sender_code, package.id, delivery.id, kind, at, details, priority)
+
+
+def _notice(
+    sender_code: str,
+    package_id: str,
+    delivery_id: str,
+    kind: str,
+    at: datetime,
+    details: dict,
+    priority: int = 0,
+) -> tuple[Notice, OutboxMessage]:
     notice = Notice(
         id=new_id(),
-        agency_code=package.sender_code,
+        agency_code=sender_code,
         type=kind,
-        package_id=package.id,
-        delivery_id=delivery.id,
+        package_id=package_id,
+        delivery_id=delivery_id,
         state="pending",
         created_at=at,
         attempts=0,
@@ -87,8 +92,8 @@ def sender_notice(
         topic="notice.ready",
         payload={
             "delivery_id": notice.id,
-            "package_id": package.id,
-            "recipient": package.sender_code,
+            "package_id": package_id,
+            "recipient": sender_code,
             "kind": "notice",
             "priority": priority,
         },

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
@@ -118,34 +117,6 @@ class PackageRepository:
 
     async def delivery(self, delivery_id: str) -> Delivery | None:
         return await self.session.get(Delivery, delivery_id)
-
-    async def inbox(
-        self,
-        agency: str,
-        *,
-        kinds: Sequence[str],
-        states: Sequence[str],
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[tuple[Delivery, Package]]:
-        conditions = [
-            Delivery.recipient_code == agency,
-            Delivery.state.in_(list(states)),
-            Delivery.kind.in_(list(kinds)),
-        ]
-        if after is not None:
-            at, last_id = after
-            conditions.append(
-                or_(Delivery.queued_at > at, and_(Delivery.queued_at == at, Delivery.id > last_id))
-            )
-        rows = await self.session.execute(
-            select(Delivery, Package)
-            .join(Package, Package.id == Delivery.package_id)
-            .where(*conditions)
-            .order_by(Delivery.queued_at, Delivery.id)
-            .limit(limit)
-        )
-        return [(d, p) for d, p in rows.all()]
 
     async def statuses_for(self, original_id: str) -> list[BusinessStatus]:
         rows = await self.session.scalars(

@@ -62,8 +62,8 @@ from ..errors import (
 )
 from ..observability.logging import current_request_id
 from ..registry.service import RegistryService, Route
-from . import intake_store
-from .arrival import EnteredVia, mark_entered
+from . import intake_store, poll_store
+from .arrival import EnteredVia
 from .exclusions import refuse_excluded
 from .models import BusinessStatus, Delivery, DocumentReference, Package
 from .notices import queue_ack_notice
@@ -652,45 +652,79 @@ class PackageService:
 
         Allowed: the sender's systems, the systems of recipients with a live copy, operators.
         A recipient's first fetch marks its copy `delivered` and records when it entered the
-        recipient's system (`via`: fetch, or vxp for getEdoc).
+        recipient's system (`via`: fetch, or vxp for getEdoc). One SELECT and one UPDATE
+        (gateway.packages.poll_store), plus the audit INSERT at the first fetch.
         """
         await begin_write(self.session)
-        package = await self.repo.get(package_id, with_raw=True)
-        if package is None:
+        found = await poll_store.read_for_fetch(self.session, package_id, _agencies(principal))
+        if found is None:
             raise NotFound(f"Không có gói tin {package_id}", en=f"No package {package_id}")
-        deliveries = await self.repo.deliveries_of(package.id)
-        mine = [
-            d for d in deliveries if principal.acts_for(d.recipient_code) and d.state != "cancelled"
-        ]
-        if not (mine or principal.is_operator or principal.acts_for(package.sender_code)):
-            if any(principal.acts_for(d.recipient_code) for d in deliveries):
+        mine = [c for c in found.copies if c.state != "cancelled"]
+        if not (mine or principal.is_operator or principal.acts_for(found.sender_code)):
+            if found.copies:
                 raise NotFound(
                     "Bản gửi cho cơ quan này đã bị thu hồi",
                     en="The copy for this agency was revoked",
                 )
             raise Forbidden("Không có quyền đọc gói tin này", en="Not allowed to read this package")
-        if not package.raw:  # the bytes were pruned after export to the archive
-            await _refuse_pruned(self.session, package.id)
+        if not found.raw and found.pruned:  # the bytes were pruned after export to the archive
+            await _refuse_pruned(self.session, found.package_id)
         now = self.clock()
-        data = await anyio.to_thread.run_sync(relay_bytes, package.raw, self.node_code, now)
-        for d in mine:
-            d.attempts += 1
-            d.updated_at = now
-            mark_entered(d, now, via, self.calendar)
-            if d.state == "pending":
-                d.state = "delivered"
-                d.delivered_at = now
-                await self.audit.append(
+        data = await anyio.to_thread.run_sync(relay_bytes, found.raw, self.node_code, now)
+        legal = self.calendar.legal_receipt_time(now)  # if this is the copy's first fetch
+        await poll_store.record_fetch(self.session, [c.id for c in mine], now, via, legal)
+        await self.audit.append_many(
+            [
+                AuditEntry(
                     "delivery.delivered",
                     actor=principal.actor,
-                    subject=f"delivery:{d.id}",
+                    subject=f"delivery:{c.id}",
                     at=now,
-                    data={"package_id": package.id, "recipient": d.recipient_code},
+                    data={"package_id": found.package_id, "recipient": c.recipient_code},
                 )
-        return Fetched(package.id, data, [d.id for d in mine], trace_value(self.node_code, now))
+                for c in mine
+                if c.state == "pending"
+            ]
+        )
+        return Fetched(
+            found.package_id, data, [c.id for c in mine], trace_value(self.node_code, now)
+        )
 
     async def acknowledge(self, delivery_id: str, principal: Principal) -> AckResult:
+        """The recipient confirms receipt: one UPDATE … RETURNING, the audit INSERT and the
+        sender's notice (gateway.packages.poll_store, .notices). A repeat changes nothing and
+        answers as the first time did."""
         await begin_write(self.session)
+        now = self.clock()
+        legal = self.calendar.legal_receipt_time(now)  # if acknowledged without a fetch
+        acked = await poll_store.record_ack(
+            self.session, delivery_id, _agencies(principal), now, legal
+        )
+        if acked is None:
+            return await self._not_acknowledged(delivery_id, principal)
+        await self.audit.append_many(
+            [
+                AuditEntry(
+                    "delivery.acknowledged",
+                    actor=principal.actor,
+                    subject=f"delivery:{delivery_id}",
+                    at=now,
+                    data={"package_id": acked.package_id, "recipient": acked.recipient_code},
+                )
+            ]
+        )
+        # tell the original sender, by push or in its notice list (gateway.packages.notices)
+        await queue_ack_notice(self.session, acked, now)
+        return AckResult(
+            delivery_id=delivery_id,
+            state="acknowledged",
+            acknowledged_at=now,
+            already_acknowledged=False,
+        )
+
+    async def _not_acknowledged(self, delivery_id: str, principal: Principal) -> AckResult:
+        """Why `record_ack` changed nothing: no such copy (404), not the caller's (403), already
+        acknowledged (the first answer again) or revoked (409)."""
         delivery = await self.repo.delivery(delivery_id)
         if delivery is None:
             raise NotFound(f"Không có bản gửi {delivery_id}", en=f"No delivery {delivery_id}")
@@ -712,26 +746,8 @@ class PackageService:
                 en="This delivery was revoked",
                 details={"state": delivery.state},
             )
-        now = self.clock()
-        delivery.state = "acknowledged"
-        delivery.acknowledged_at = now
-        delivery.delivered_at = delivery.delivered_at or now
-        delivery.updated_at = now
-        mark_entered(delivery, now, "ack", self.calendar)  # acknowledged without a fetch
-        await self.audit.append(
-            "delivery.acknowledged",
-            actor=principal.actor,
-            subject=f"delivery:{delivery.id}",
-            at=now,
-            data={"package_id": delivery.package_id, "recipient": delivery.recipient_code},
-        )
-        # tell the original sender, by push or in its notice list (gateway.packages.notices)
-        await queue_ack_notice(self.session, delivery, now)
-        return AckResult(
-            delivery_id=delivery.id,
-            state=delivery.state,
-            acknowledged_at=now,
-            already_acknowledged=False,
+        raise RuntimeError(
+            f"delivery {delivery_id} ({delivery.state}) neither acknowledged nor refused"
         )
 
     async def inbox(
@@ -758,37 +774,37 @@ class PackageService:
                 en=f"This system may not read the inbox of agency {agency}",
             )
         after = decode_cursor(cursor) if cursor else None
-        rows = await self.repo.inbox(
-            agency, kinds=kinds, states=states, after=after, limit=limit + 1
+        rows = await poll_store.inbox_page(
+            self.session, agency, kinds=kinds, states=states, after=after, limit=limit + 1
         )
         more = len(rows) > limit
         rows = rows[:limit]
         items = [
             InboxItem(
-                delivery_id=d.id,
-                package_id=p.id,
-                kind=p.kind,
-                state=d.state,
-                sender=p.sender_code,
-                addressed_to=d.addressed_to or d.recipient_code,
-                document_id=p.document_id,
-                code=p.code,
-                subject=p.subject,
-                priority=p.priority,
-                business_type=p.business_type,
-                status_code=p.status_code,
-                size=p.size,
-                sha256=p.sha256,
-                queued_at=d.queued_at,
-                sent_at=d.sent_at,
-                legal_received_at=d.legal_received_at,
-                delivered_at=d.delivered_at,
-                acknowledged_at=d.acknowledged_at,
-                href=f"/api/v1/packages/{p.id}",
+                delivery_id=r.delivery_id,
+                package_id=r.package_id,
+                kind=r.kind,
+                state=r.state,
+                sender=r.sender_code,
+                addressed_to=r.addressed_to or r.recipient_code,
+                document_id=r.document_id,
+                code=r.code,
+                subject=r.subject,
+                priority=r.priority,
+                business_type=r.business_type,
+                status_code=r.status_code,
+                size=r.size,
+                sha256=r.sha256,
+                queued_at=r.queued_at,
+                sent_at=r.sent_at,
+                legal_received_at=r.legal_received_at,
+                delivered_at=r.delivered_at,
+                acknowledged_at=r.acknowledged_at,
+                href=f"/api/v1/packages/{r.package_id}",
             )
-            for d, p in rows
+            for r in rows
         ]
-        next_cursor = encode_cursor(rows[-1][0].queued_at, rows[-1][0].id) if more else None
+        next_cursor = encode_cursor(rows[-1].queued_at, rows[-1].delivery_id) if more else None
         return InboxPage(agency=agency, items=items, next_cursor=next_cursor)
 
     async def timeline(self, package_id: str, principal: Principal) -> Timeline:
@@ -864,6 +880,11 @@ class PackageService:
         if self.routing is not None:
             await self.routing.annotate(self.session, timeline)
         return timeline
+
+
+def _agencies(principal: Principal) -> frozenset[str]:
+    """The agencies whose copies the principal fetches and acknowledges (`acts_for`)."""
+    return frozenset(principal.agencies) if principal.kind == "system" else frozenset()
 
 
 async def _refuse_pruned(session: AsyncSession, package_id: str) -> None:

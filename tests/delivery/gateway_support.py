@@ -17,6 +17,7 @@ from sqlalchemy import select
 from conftest import GatewayClient, original_from_g22, rewrite
 from gateway.app import create_app
 from gateway.delivery import config
+from gateway.delivery.models import QueuedJob
 from gateway.packages.models import Delivery
 from gateway.packages.service import no_signature_check
 from gateway.settings import Settings
@@ -121,7 +122,9 @@ async def settle(
     gw: GatewayClient, expected: int, within: float = 30, poll: Iterable[str] = ()
 ) -> list[Delivery]:
     """Wait until `expected` deliveries exist and none is pending any more (copies for the
-    `poll` recipients: until they are available, i.e. have `sent_at`)."""
+    `poll` recipients: until they are available, i.e. have `sent_at`), and until the embedded
+    queue's worker holds no job: it records a copy's end before it settles (deletes or
+    dead-letters) the job, in a transaction of its own, so a test counting jobs must wait."""
     deadline = asyncio.get_running_loop().time() + within
     polled = set(poll)
 
@@ -132,9 +135,16 @@ async def settle(
 
     while True:
         rows = await deliveries(gw)
-        if len(rows) >= expected and all(settled(d) for d in rows):
+        if len(rows) >= expected and all(settled(d) for d in rows) and not await _jobs_held(gw):
             return rows
         if asyncio.get_running_loop().time() > deadline:
             states = sorted((d.recipient_code, d.state, d.attempts, d.last_error) for d in rows)
             raise AssertionError(f"deliveries did not settle within {within}s: {states}")
         await asyncio.sleep(0.1)
+
+
+async def _jobs_held(gw: GatewayClient) -> bool:
+    """Does a worker of the embedded queue hold a job (leased, not yet settled)?"""
+    async with gw.db.sessionmaker() as session:
+        held = select(QueuedJob.id).where(QueuedJob.locked_by.is_not(None)).limit(1)
+        return await session.scalar(held) is not None

@@ -10,9 +10,11 @@ POST it with their PushClient to a local receiver: a separate process (its CPU i
 raw asyncio HTTP/1.1 with keep-alive, which reads the Content-Length body, answers
 `200 OK` with a 2-byte body, and counts requests, TCP connections and chunked bodies.
 
-cpu: alternating rounds (before, after, before, …) of `--pushes` POSTs of a ~16 KB unsigned
-package, `--concurrency` at a time through one client per variant; CPU per push is this
-process's CPU time (user + system) over the round. Prints the medians and their ratio.
+cpu: alternating rounds (before, after, before, …), each a fresh process making `--pushes`
+POSTs of a ~16 KB unsigned package, `--concurrency` at a time through one client, after a
+warm-up; CPU per push is that process's CPU time (user + system) over the pushes. "before"
+runs without sniffio, as before issue 14 (a failed import of it is searched for the way a
+missing module is). Prints the medians and their ratio.
 
 memory: each variant × {signed, unsigned} in a fresh process: the package's bytes are made,
 the peak RSS reset (Linux clear_refs), one push done; peak RSS − RSS before = the push's extra
@@ -25,6 +27,8 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -177,44 +181,71 @@ async def push_all(client, body_of, raw: bytes, url: str, n: int, concurrency: i
     await asyncio.gather(*(one_lane() for _ in range(concurrency)))
 
 
-def cpu(args: argparse.Namespace, workdir: Path) -> None:
+class _NoSniffio(importlib.abc.MetaPathFinder):
+    """`import sniffio` as it was before issue 14 (not installed): the full, failing search of
+    sys.path that every lock and event of an httpcore request then costs."""
+
+    def find_spec(self, name, path=None, target=None):  # type: ignore[no-untyped-def]
+        if name != "sniffio":
+            return None
+        importlib.machinery.PathFinder.find_spec("sniffio_absent", None)
+        raise ModuleNotFoundError("No module named 'sniffio'", name=name)
+
+
+def cpu_child(name: str, base: str, pushes: int, concurrency: int, url: str) -> None:
+    if name == "before":
+        sys.meta_path.insert(0, _NoSniffio())
+    client, body_of = variant(name, base, concurrency)
     raw = package(16 * 1024, signed=False)
+
+    async def main() -> None:
+        await push_all(client, body_of, raw, url, 50, concurrency)  # warm-up
+        opened = stats(url)["connections"]
+        start = time.process_time()
+        await push_all(client, body_of, raw, url, pushes, concurrency)
+        used = time.process_time() - start
+        print(
+            json.dumps(
+                {
+                    "ms": used / pushes * 1000,
+                    "connections": stats(url)["connections"] - opened,
+                    "size": len(raw),
+                }
+            )
+        )
+        await client.aclose()
+
+    asyncio.run(main())
+
+
+def cpu(args: argparse.Namespace, workdir: Path) -> None:
+    per_push: dict[str, list[float]] = {"before": [], "after": []}
+    connections = {"before": 0, "after": 0}
+    size = 0
     with receiver(workdir) as url:
-
-        async def main() -> dict[str, list[float]]:
-            variants = {v: variant(v, args.base, args.concurrency) for v in ("before", "after")}
-            per_push: dict[str, list[float]] = {v: [] for v in variants}
-            connections = {v: 0 for v in variants}
-            for client, body_of in variants.values():  # warm-up
-                await push_all(client, body_of, raw, url, 50, args.concurrency)
-            for _ in range(args.rounds):
-                for v, (client, body_of) in variants.items():
-                    opened = stats(url)["connections"]
-                    start = time.process_time()
-                    await push_all(client, body_of, raw, url, args.pushes, args.concurrency)
-                    per_push[v].append((time.process_time() - start) / args.pushes * 1000)
-                    connections[v] += stats(url)["connections"] - opened
-            for client, _ in variants.values():
-                await client.aclose()
-            print(f"receiver: {stats(url)}")
-            for v in variants:
-                print(
-                    f"  {v}: new TCP connections during the rounds: {connections[v]} "
-                    f"for {args.rounds * args.pushes} pushes"
-                )
-            return per_push
-
-        per_push = asyncio.run(main())
+        for _ in range(args.rounds):
+            for v in per_push:
+                out = subprocess.run(
+                    [sys.executable, __file__, "cpu-child", v, args.base, str(args.pushes),
+                     str(args.concurrency), url],
+                    check=True, capture_output=True, text=True,
+                ).stdout  # fmt: skip
+                found = json.loads(out.strip().splitlines()[-1])
+                per_push[v].append(found["ms"])
+                connections[v] += found["connections"]
+                size = found["size"]
+        counts = stats(url)
     load = os.getloadavg()
     print(
-        f"push CPU per {len(raw) / 1024:.1f} KiB unsigned package ({args.rounds} alternating "
-        f"rounds x {args.pushes} pushes, {args.concurrency} at a time; load avg "
-        f"{load[0]:.1f} {load[1]:.1f}):"
+        f"push CPU per {size / 1024:.1f} KiB unsigned package, body building included "
+        f"({args.rounds} alternating rounds x {args.pushes} pushes, {args.concurrency} at a time, "
+        f"a fresh process each; load avg {load[0]:.1f} {load[1]:.1f}); receiver {counts}:"
     )
     for v, values in per_push.items():
+        rounds = ", ".join(f"{x:.3f}" for x in values)
         print(
-            f"  {v}: median {statistics.median(values):.3f} ms, rounds "
-            + ", ".join(f"{x:.3f}" for x in values)
+            f"  {v:6}: median {statistics.median(values):.3f} ms per push (rounds {rounds}); "
+            f"{connections[v]} new TCP connections for {args.rounds * args.pushes} pushes"
         )
     ratio = statistics.median(per_push["after"]) / statistics.median(per_push["before"])
     print(f"  after / before: {ratio:.2f}")
@@ -275,6 +306,10 @@ def memory(args: argparse.Namespace, workdir: Path) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2])
+        return
+    if sys.argv[1:2] == ["cpu-child"]:
+        _, _, name, base, pushes, concurrency, url = sys.argv
+        cpu_child(name, base, int(pushes), int(concurrency), url)
         return
     if sys.argv[1:2] == ["memory-child"]:
         _, _, name, base, mb, kind, url = sys.argv

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -102,22 +103,34 @@ def push_headers(
 
 
 class _Pieces:
-    """The body as httpx streams it: the pieces in bounded slices, without joining them.
-    Re-iterable; with the explicit Content-Length httpx sends no chunked encoding."""
+    """The body as httpx streams it: the pieces in writes of up to `_CHUNK` bytes, never one
+    copy of the whole (a small body is one write, a 25 MB one a hundred). Re-iterable; with
+    the explicit Content-Length httpx sends no chunked encoding."""
 
     __slots__ = ("parts",)
 
     def __init__(self, parts: tuple[bytes | memoryview, ...]) -> None:
         self.parts = parts
 
-    async def __aiter__(self) -> AsyncIterator[bytes | memoryview]:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if len(self.parts) == 1 and type(self.parts[0]) is bytes and len(self.parts[0]) <= _CHUNK:
+            yield self.parts[0]  # the usual small signed package: as it is
+            return
+        pending: list[memoryview] = []
+        size = 0
         for part in self.parts:
-            if len(part) <= _CHUNK:
-                yield part
-                continue
             view = memoryview(part)
-            for at in range(0, len(view), _CHUNK):
-                yield view[at : at + _CHUNK]
+            at = 0
+            while at < len(view):
+                piece = view[at : at + _CHUNK - size]
+                pending.append(piece)
+                size += len(piece)
+                at += len(piece)
+                if size == _CHUNK:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+        if pending:
+            yield b"".join(pending)
 
 
 def verify_push_signature(
@@ -317,7 +330,7 @@ class PushClient:
 
         try:
             async with self._client.stream(
-                "POST", endpoint_url, content=_Pieces(parts), headers=headers
+                "POST", _url(endpoint_url), content=_Pieces(parts), headers=headers
             ) as response:
                 status = response.status_code
                 head = await _answer_head(response)
@@ -342,6 +355,12 @@ class PushClient:
         elif head:  # a little of the error body, for the operator; never all of it
             reason += f": {_snippet(head)}"
         return outcome(kind, reason, status=status, retry_after=retry_after)
+
+
+@lru_cache(maxsize=4096)
+def _url(endpoint_url: str) -> httpx.URL:
+    """An endpoint's URL parsed once, not on every push to it (a few thousand agencies)."""
+    return httpx.URL(endpoint_url)
 
 
 async def _answer_head(response: httpx.Response) -> bytes:

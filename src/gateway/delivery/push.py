@@ -56,11 +56,11 @@ stays open for the next push, and for the snippet of an error; a longer one clos
 _CHUNK = 256 * 1024
 """Bytes handed to the HTTP layer at a time (it copies each piece once on its way out)."""
 
-Body = bytes | Sequence[bytes | memoryview]
+Body = bytes | bytearray | Sequence[bytes | bytearray | memoryview]
 """A push body: bytes, or pieces sent one after the other (gateway.edxml.trace.relay_parts)."""
 
 
-def body_parts(body: Body) -> tuple[bytes | memoryview, ...]:
+def body_parts(body: Body) -> tuple[bytes | bytearray | memoryview, ...]:
     return (body,) if isinstance(body, bytes | bytearray | memoryview) else tuple(body)
 
 
@@ -109,7 +109,7 @@ class _Pieces:
 
     __slots__ = ("parts",)
 
-    def __init__(self, parts: tuple[bytes | memoryview, ...]) -> None:
+    def __init__(self, parts: tuple[bytes | bytearray | memoryview, ...]) -> None:
         self.parts = parts
 
     async def __aiter__(self) -> AsyncIterator[bytes]:

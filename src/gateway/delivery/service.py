@@ -161,10 +161,11 @@ class DeliveryHandler:
     # --- package copies ------------------------------------------------------------------
     async def _delivery(self, job: DeliveryJob) -> HandlerResult:
         async with self.db.read_session() as session:
-            found = await DeliveryRepository(session).copy_to_deliver(job.delivery_id)
+            repo = DeliveryRepository(session)
+            found = await repo.copy_to_deliver(job.delivery_id)
             if found is None:
                 return HandlerResult.done("unknown delivery")
-            delivery, agency, package_exists, raw = found
+            delivery, agency, package_exists, raw, size = found
             del found  # the row: `raw` is the one reference to the package's bytes
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
@@ -172,7 +173,9 @@ class DeliveryHandler:
             if not push:
                 needs_marking = delivery.sent_at is None
             else:
-                if not package_exists:
+                if raw is None and size is not None:  # a large package: one buffer, in slices
+                    raw = await repo.package_in_slices(delivery.package_id, size)
+                if not package_exists or raw is None:
                     return HandlerResult.done("package gone")
                 url = self._push_url(agency)
                 secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from io import BytesIO
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -34,8 +33,8 @@ _HEADER_TAG = f"{{{NAMESPACE}}}edXMLHeader"
 
 
 def relay_parts(
-    data: bytes, organ_id: str, moment: datetime | None = None
-) -> tuple[bytes | memoryview, ...]:
+    data: bytes | bytearray, organ_id: str, moment: datetime | None = None
+) -> tuple[bytes | bytearray | memoryview, ...]:
     """The bytes a recipient, the national axis or another gateway gets from this one, as
     pieces to send one after the other: `data` itself when signed, else the stored bytes up
     to the insertion point, the gateway's TraceHeader, and the rest — slices of `data`, not
@@ -47,7 +46,7 @@ def relay_parts(
     return (view[:anchor], insertion, view[anchor:])
 
 
-def relay_bytes(data: bytes, organ_id: str, moment: datetime | None = None) -> bytes:
+def relay_bytes(data: bytes | bytearray, organ_id: str, moment: datetime | None = None) -> bytes:
     """`relay_parts` joined, for callers that need one bytes object."""
     return b"".join(relay_parts(data, organ_id, moment))
 
@@ -57,12 +56,12 @@ def trace_value(organ_id: str, moment: datetime) -> str:
     return f"{organ_id};{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
-def carries_signature(data: bytes) -> bool:
+def carries_signature(data: bytes | bytearray) -> bool:
     """Whether the package holds an XMLDSig Signature. Streams the document and stops at the
     end of edXMLHeader (where a package signature sits), so the attachments are never read.
     Bytes it cannot read count as signed: leaving them untouched can break nothing."""
     events = etree.iterparse(
-        BytesIO(data),
+        _Reader(data),
         events=("start", "end"),
         resolve_entities=False,
         no_network=True,
@@ -86,15 +85,18 @@ _HEADER_END = re.compile(rb"</" + _PREFIX + rb"TraceHeader\s*>")
 _MESSAGE_END = re.compile(rb"</" + _PREFIX + rb"MessageHeader\s*>")
 
 
-def append_trace_header(data: bytes, organ_id: str, moment: datetime | None = None) -> bytes:
+def append_trace_header(
+    data: bytes | bytearray, organ_id: str, moment: datetime | None = None
+) -> bytes:
     """`data` with the gateway's TraceHeader inserted; raises ValueError when no insertion
     point is one a standard XML parser agrees with."""
     anchor, insertion = trace_insertion(data, organ_id, moment)
-    return data[:anchor] + insertion + data[anchor:]
+    view = memoryview(data)
+    return b"".join((view[:anchor], insertion, view[anchor:]))
 
 
 def trace_insertion(
-    data: bytes, organ_id: str, moment: datetime | None = None
+    data: bytes | bytearray, organ_id: str, moment: datetime | None = None
 ) -> tuple[int, bytes]:
     """Where the gateway's TraceHeader goes in `data` and its bytes: the package that leaves is
     `data[:position] + insertion + data[position:]`. Raises ValueError when no insertion point
@@ -117,7 +119,9 @@ def trace_insertion(
     raise ValueError("no place for the TraceHeader that a standard XML parser agrees with")
 
 
-def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[tuple[int, bytes]]:
+def _insertions(
+    data: bytes | bytearray, organ_id: str, timestamp: str
+) -> Iterator[tuple[int, bytes]]:
     """Insertion candidates (position, bytes), most likely first: after the last TraceHeader of a
     TraceHeaderList, else in a new TraceHeaderList after the MessageHeader."""
     newline = b"\r\n" if b"\r\n" in data[:4096] else b"\n"
@@ -172,7 +176,7 @@ def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[tuple[in
 _DECLARATION = re.compile(rb"[\xef\xbb\xbf \t\r\n]*<\?xml")  # matched in place: no stripped copy
 
 
-def _can_hide_markup(data: bytes) -> bool:
+def _can_hide_markup(data: bytes | bytearray) -> bool:
     declaration_end = data.find(b"?>") + 2 if _DECLARATION.match(data) else 0
     return b"<![CDATA[" in data or b"<!--" in data or data.find(b"<?", declaration_end) >= 0
 
@@ -183,10 +187,12 @@ _PARSER_OPTIONS = dict(
 )  # fmt: skip
 
 
-def _parse(data: bytes) -> etree._Element:
+def _parse(data: bytes | bytearray) -> etree._Element:
     if has_doctype(data):
         raise ValueError("a DOCTYPE: not an edXML package the gateway accepted")
-    return etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
+    _feed(parser, data, 0, len(data))
+    return parser.close()
 
 
 def _shape(root: etree._Element) -> list[tuple[str, str, list[tuple[str, str]]]]:
@@ -198,7 +204,12 @@ def _shape(root: etree._Element) -> list[tuple[str, str, list[tuple[str, str]]]]
 
 
 def _confirmed(
-    data: bytes, anchor: int, insertion: bytes, original: list, organ_id: str, timestamp: str
+    data: bytes | bytearray,
+    anchor: int,
+    insertion: bytes,
+    original: list,
+    organ_id: str,
+    timestamp: str,
 ) -> bool:
     # `data` had no DOCTYPE (`original` parsed) and the insertion adds none: the candidate is
     # fed to the parser in pieces instead of being built as one more copy of the package
@@ -232,7 +243,22 @@ def _confirmed(
 _FEED = 1 << 20
 
 
-def _feed(parser: etree.XMLParser, data: bytes, start: int, end: int) -> None:
+class _Reader:
+    """A file over the package's buffer for the parser, read in slices: no copy of the whole
+    (BytesIO would copy a bytearray — a large package read in slices is one)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size < 0 else min(self._at + size, len(self._view))
+        piece = bytes(self._view[self._at : end])
+        self._at = end
+        return piece
+
+
+def _feed(parser: etree.XMLParser, data: bytes | bytearray, start: int, end: int) -> None:
     """`data[start:end]` to the parser in bounded slices (lxml's feed takes no memoryview)."""
     for at in range(start, end, _FEED):
         parser.feed(data[at : min(at + _FEED, end)])
@@ -242,7 +268,7 @@ def _prefix(match: re.Match[bytes]) -> str:
     return match.group(1).decode() + ":" if match.group(1) else ""
 
 
-def _indent_of(data: bytes, position: int) -> bytes:
+def _indent_of(data: bytes | bytearray, position: int) -> bytes:
     line_start = data.rfind(b"\n", 0, position) + 1
     line = data[line_start:position]
     return line[: len(line) - len(line.lstrip(b" \t"))]

@@ -54,7 +54,10 @@ RESPONSE_LIMIT = 4096
 """Bytes of an answer read at most: enough to finish the usual short answer, so the connection
 stays open for the next push, and for the snippet of an error; a longer one closes it."""
 _CHUNK = 256 * 1024
-"""Bytes handed to the HTTP layer at a time (it copies each piece once on its way out)."""
+"""Bytes per write to the connection: small pieces are joined up to it (one write, one
+syscall, for a usual package), a large body is cut into writes of this size."""
+
+_MAX_RETRY_AFTER = timedelta(days=1)
 
 Body = bytes | bytearray | Sequence[bytes | bytearray | memoryview]
 """A push body: bytes, or pieces sent one after the other (gateway.edxml.trace.relay_parts)."""
@@ -62,9 +65,6 @@ Body = bytes | bytearray | Sequence[bytes | bytearray | memoryview]
 
 def body_parts(body: Body) -> tuple[bytes | bytearray | memoryview, ...]:
     return (body,) if isinstance(body, bytes | bytearray | memoryview) else tuple(body)
-
-
-_MAX_RETRY_AFTER = timedelta(days=1)
 
 
 # signing ------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ raw asyncio HTTP/1.1 with keep-alive, which reads the Content-Length body, answe
 
 cpu: alternating rounds (before, after, before, …), each a fresh process making `--pushes`
 POSTs of a ~16 KB unsigned package, `--concurrency` at a time through one client, after a
-warm-up; CPU per push is that process's CPU time (user + system) over the pushes. "before"
-runs without sniffio, as before issue 14 (a failed import of it is searched for the way a
-missing module is). Prints the medians and their ratio.
+warm-up, on the worker's event loop (uvloop); CPU per push is that process's CPU time (user +
+system) over the pushes. "before" runs without sniffio, as before issue 14 (a failed import of
+it is searched for the way a missing module is). Prints the medians and their ratio.
 
 memory: each variant × {signed, unsigned} in a fresh process: the package's bytes are made,
 the peak RSS reset (Linux clear_refs), one push done; peak RSS − RSS before = the push's extra
@@ -215,7 +215,9 @@ def cpu_child(name: str, base: str, pushes: int, concurrency: int, url: str) -> 
         )
         await client.aclose()
 
-    asyncio.run(main())
+    from gateway import event_loop
+
+    event_loop.run(main())  # uvloop, as in the worker
 
 
 def cpu(args: argparse.Namespace, workdir: Path) -> None:

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..db import Database, utcnow
-from ..edxml import relay_parts
+from ..edxml.trace import relay_parts
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..observability.logging import request_id_var
 from ..observability.observe import observer_for

@@ -22,7 +22,7 @@ from .models import (
 )
 from .parse import parse_package
 from .timefmt import format_timestamp, parse_date, parse_timestamp
-from .trace import append_trace_header, relay_bytes, relay_parts, trace_value
+from .trace import append_trace_header, relay_bytes, trace_value
 from .validate import ValidationReport, validate_package
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
     "parse_timestamp",
     "real_file_name",
     "relay_bytes",
-    "relay_parts",
     "trace_value",
     "validate_package",
 ]

@@ -48,9 +48,11 @@ def endpoint_guard(settings: Settings) -> EndpointGuard:
     )
 
 
-def push_client(settings: Settings) -> PushClient:
+def push_client(settings: Settings, concurrency: int | None = None) -> PushClient:
+    """The worker's one push client; its pool holds a connection per job run at once."""
     return PushClient(
         connect_timeout=settings.push_connect_timeout,
         read_timeout=settings.push_read_timeout,
         write_timeout=settings.push_read_timeout,
+        concurrency=concurrency or settings.worker_concurrency,
     )

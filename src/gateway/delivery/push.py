@@ -10,6 +10,11 @@ Headers on every push:
 A recipient checks the signature with `verify_push_signature` (constant-time comparison and a
 freshness window against replay). The shared secret is never logged nor put in an outcome.
 
+The body goes out with an explicit Content-Length (receivers need not accept chunked encoding),
+streamed from its pieces (gateway.edxml.trace.relay_parts: slices of the stored package), so
+the worker never holds a second copy of a 25 MB package; at most `RESPONSE_LIMIT` bytes of an
+answer are read. One client per worker process, HTTP/1.1 with keep-alive (issue 14).
+
 Outcome classification: 2xx delivered; connection errors, timeouts, TLS errors, 408, 429 and
 5xx are transient (retry, honouring Retry-After on 429/503); any other 4xx and every 3xx are
 permanent (redirects are not followed: a 3xx means the endpoint is misconfigured).
@@ -23,9 +28,11 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -43,7 +50,21 @@ HEADER_SIGNATURE = "X-Gateway-Signature"
 SIGNATURE_SCHEME = "sha256="
 USER_AGENT = "gateway-push/1"
 _SNIPPET = 300
+RESPONSE_LIMIT = 4096
+"""Bytes of an answer read at most: enough to finish the usual short answer, so the connection
+stays open for the next push, and for the snippet of an error; a longer one closes it."""
+_CHUNK = 256 * 1024
+"""Bytes per write to the connection: small pieces are joined up to it (one write, one
+syscall, for a usual package), a large body is cut into writes of this size."""
+
 _MAX_RETRY_AFTER = timedelta(days=1)
+
+Body = bytes | bytearray | Sequence[bytes | bytearray | memoryview]
+"""A push body: bytes, or pieces sent one after the other (gateway.edxml.trace.relay_parts)."""
+
+
+def body_parts(body: Body) -> tuple[bytes | bytearray | memoryview, ...]:
+    return (body,) if isinstance(body, bytes | bytearray | memoryview) else tuple(body)
 
 
 # signing ------------------------------------------------------------------------------------
@@ -51,20 +72,21 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign_push(secret: str, body: bytes, *, delivery_id: str, timestamp: str) -> str:
-    """The `X-Gateway-Signature` value for a push."""
+def sign_push(secret: str, body: Body, *, delivery_id: str, timestamp: str) -> str:
+    """The `X-Gateway-Signature` value for a push (over the pieces of `body`, as sent)."""
     mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
     mac.update(timestamp.encode("ascii"))
     mac.update(b"\n")
     mac.update(delivery_id.encode("utf-8"))
     mac.update(b"\n")
-    mac.update(body)
+    for part in body_parts(body):
+        mac.update(part)
     return SIGNATURE_SCHEME + mac.hexdigest()
 
 
 def push_headers(
     secret: str,
-    body: bytes,
+    body: Body,
     *,
     delivery_id: str,
     now: datetime | None = None,
@@ -73,10 +95,42 @@ def push_headers(
     timestamp = format_timestamp(now or datetime.now(UTC))
     return {
         "Content-Type": content_type,
+        "Content-Length": str(sum(len(part) for part in body_parts(body))),
         HEADER_DELIVERY_ID: delivery_id,
         HEADER_TIMESTAMP: timestamp,
         HEADER_SIGNATURE: sign_push(secret, body, delivery_id=delivery_id, timestamp=timestamp),
     }
+
+
+class _Pieces:
+    """The body as httpx streams it: the pieces in writes of up to `_CHUNK` bytes, never one
+    copy of the whole (a small body is one write, a 25 MB one a hundred). Re-iterable; with
+    the explicit Content-Length httpx sends no chunked encoding."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[bytes | bytearray | memoryview, ...]) -> None:
+        self.parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if len(self.parts) == 1 and type(self.parts[0]) is bytes and len(self.parts[0]) <= _CHUNK:
+            yield self.parts[0]  # the usual small signed package: as it is
+            return
+        pending: list[memoryview] = []
+        size = 0
+        for part in self.parts:
+            view = memoryview(part)
+            at = 0
+            while at < len(view):
+                piece = view[at : at + _CHUNK - size]
+                pending.append(piece)
+                size += len(piece)
+                at += len(piece)
+                if size == _CHUNK:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+        if pending:
+            yield b"".join(pending)
 
 
 def verify_push_signature(
@@ -197,7 +251,9 @@ def endpoint_origin(url: str) -> str:
 
 # the client ---------------------------------------------------------------------------------
 class PushClient:
-    """One shared `httpx.AsyncClient` for all pushes (connection pooling, bounded)."""
+    """The one `httpx.AsyncClient` of a worker process for all its pushes: HTTP/1.1 with
+    keep-alive, a pool of as many connections as the worker runs jobs at once (each job holds
+    at most one), so pushes reuse open connections instead of connecting each time."""
 
     def __init__(
         self,
@@ -206,23 +262,30 @@ class PushClient:
         read_timeout: float = 30.0,
         write_timeout: float = 30.0,
         pool_timeout: float = 10.0,
-        max_connections: int = 100,
-        max_keepalive: int = 20,
+        concurrency: int = 16,
+        keepalive_expiry: float = 4.0,
         verify: bool | ssl.SSLContext = True,
         transport: httpx.AsyncBaseTransport | None = None,
         user_agent: str = USER_AGENT,
     ) -> None:
+        # keepalive_expiry: under the 5 s idle timeout of common servers (uvicorn, many
+        # proxies), so an idle connection is dropped here before the server closes it
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout
             ),
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_keepalive
+                max_connections=concurrency,
+                max_keepalive_connections=concurrency,
+                keepalive_expiry=keepalive_expiry,
             ),
+            http1=True,
+            http2=False,
             follow_redirects=False,
             verify=verify,
             transport=transport,
-            headers={"User-Agent": user_agent},
+            # identity: the short answer is read as sent, never inflated
+            headers={"User-Agent": user_agent, "Accept-Encoding": "identity"},
             trust_env=False,
         )
 
@@ -238,17 +301,19 @@ class PushClient:
     async def push(
         self,
         endpoint_url: str,
-        body: bytes,
+        body: Body,
         *,
         delivery_id: str,
         secret: str,
         now: datetime | None = None,
         content_type: str = CONTENT_TYPE,
     ) -> PushOutcome:
-        """POST `body` to `endpoint_url`. Never raises for network or HTTP trouble: the answer
-        is a `PushOutcome`. (Cancellation still propagates.)"""
+        """POST `body` (bytes, or pieces sent in order) to `endpoint_url`. Never raises for
+        network or HTTP trouble: the answer is a `PushOutcome`. (Cancellation still
+        propagates.)"""
+        parts = body_parts(body)
         headers = push_headers(
-            secret, body, delivery_id=delivery_id, now=now, content_type=content_type
+            secret, parts, delivery_id=delivery_id, now=now, content_type=content_type
         )
         sent_at = datetime.now(UTC)
         started = time.monotonic()
@@ -263,20 +328,12 @@ class PushClient:
                 **kw,  # type: ignore[arg-type]
             )
 
-        head = b""
         try:
             async with self._client.stream(
-                "POST", endpoint_url, content=body, headers=headers
+                "POST", _url(endpoint_url), content=_Pieces(parts), headers=headers
             ) as response:
                 status = response.status_code
-                if not 200 <= status < 300:
-                    try:  # a little of the error body, for the operator; never all of it
-                        async for chunk in response.aiter_bytes():
-                            head += chunk
-                            if len(head) >= _SNIPPET:
-                                break
-                    except httpx.HTTPError:
-                        pass
+                head = await _answer_head(response)
         except httpx.TimeoutException as exc:
             return outcome("transient", f"timeout ({type(exc).__name__})")
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -295,9 +352,31 @@ class PushClient:
         if 300 <= status < 400:
             location = response.headers.get("Location", "")
             reason += f" redirect to {location[:200]!r} (redirects are not followed)"
-        elif head:
+        elif head:  # a little of the error body, for the operator; never all of it
             reason += f": {_snippet(head)}"
         return outcome(kind, reason, status=status, retry_after=retry_after)
+
+
+@lru_cache(maxsize=4096)
+def _url(endpoint_url: str) -> httpx.URL:
+    """An endpoint's URL parsed once, not on every push to it (a few thousand agencies)."""
+    return httpx.URL(endpoint_url)
+
+
+async def _answer_head(response: httpx.Response) -> bytes:
+    """The answer read to its end when it is short (so the connection serves the next push),
+    never more than RESPONSE_LIMIT bytes of it, undecoded."""
+    if response.is_stream_consumed:  # read already (a test's MockTransport)
+        return response.content[:RESPONSE_LIMIT]
+    head = b""
+    try:
+        async for chunk in response.aiter_raw():
+            head += chunk[: RESPONSE_LIMIT - len(head)]
+            if len(head) >= RESPONSE_LIMIT:
+                break
+    except httpx.HTTPError:
+        pass  # the status line decided the outcome; the connection is closed
+    return head
 
 
 def _reason(exc: Exception) -> str:

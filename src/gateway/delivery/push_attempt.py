@@ -6,7 +6,7 @@ The job handler the lead writes around the database is then only:
         delivery = await load(job.delivery_id)             # idempotency first
         if delivery is None or delivery.state in DONE_STATES:
             return HandlerResult.done("already done")
-        target = PushTarget(endpoint.url, endpoint.secret, relay_bytes(pkg, ORGAN))
+        target = PushTarget(endpoint.url, endpoint.secret, relay_parts(pkg, ORGAN))
         await mark_sent(delivery)                           # sent_at (commit)
         attempt = await attempt_push(job, target, client=client, guard=guard, policy=policy,
                                      elapsed=now() - delivery.created_at)
@@ -31,15 +31,16 @@ from datetime import UTC, datetime, timedelta
 from .backoff import RetryPolicy
 from .breaker import EndpointBusy, EndpointGuard, EndpointParked
 from .jobs import DeliveryJob, HandlerResult
-from .push import CONTENT_TYPE, PushClient, PushOutcome, result_for_outcome
+from .push import CONTENT_TYPE, Body, PushClient, PushOutcome, result_for_outcome
 
 
 @dataclass(frozen=True)
 class PushTarget:
     endpoint_url: str
     secret: str = field(repr=False)
-    body: bytes = field(repr=False)
-    """The bytes to send: the stored package with the gateway's TraceHeader appended."""
+    body: Body = field(repr=False)
+    """What to send: the stored package with the gateway's TraceHeader, as bytes or as the
+    pieces of gateway.edxml.trace.relay_parts (slices of the stored bytes, sent in order)."""
     content_type: str = CONTENT_TYPE
 
 

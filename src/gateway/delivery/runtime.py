@@ -59,7 +59,7 @@ class DeliveryRuntime:
         self.fatal: str | None = None
         self.relay: Relay | None = None
         self.handler: DeliveryHandler | None = None
-        self.client = config.push_client(settings) if worker else None
+        self.client = config.push_client(settings, self.concurrency) if worker else None
         self._tasks: list[asyncio.Task[None]] = []
         self._start_task: asyncio.Task[None] | None = None
         self._done = asyncio.Event()

@@ -6,7 +6,8 @@ The job handler (`DeliveryHandler`), for a `document`/`status` job:
    cancelled, failed) → done: a redelivered or duplicated job is a no-op;
 2. poll-mode recipient → the copy is in its inbox (`sent_at` set at intake; set now if missing,
    e.g. the agency switched from push to poll) → done;
-3. push-mode recipient → bytes = the stored package + this gateway's TraceHeader, POSTed by
+3. push-mode recipient → bytes = the stored package + this gateway's TraceHeader (streamed from
+   slices of the stored bytes: gateway.edxml.trace.relay_parts, never a second copy), POSTed by
    `attempt_push` (per-endpoint slots and circuit breaker, HMAC headers, the same delivery id
    on every attempt) outside any transaction;
 4. record the attempt in its own transaction (committed before the runtime acknowledges the
@@ -39,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..audit.service import AuditLog
 from ..db import Database, utcnow
-from ..edxml import relay_bytes
+from ..edxml.trace import relay_parts
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..observability.logging import request_id_var
 from ..observability.observe import observer_for
@@ -160,17 +161,21 @@ class DeliveryHandler:
     # --- package copies ------------------------------------------------------------------
     async def _delivery(self, job: DeliveryJob) -> HandlerResult:
         async with self.db.read_session() as session:
-            found = await DeliveryRepository(session).copy_to_deliver(job.delivery_id)
+            repo = DeliveryRepository(session)
+            found = await repo.copy_to_deliver(job.delivery_id)
             if found is None:
                 return HandlerResult.done("unknown delivery")
-            delivery, agency, package_exists, raw = found
+            delivery, agency, package_exists, raw, size = found
+            del found  # the row: `raw` is the one reference to the package's bytes
             if delivery.state != "pending":
                 return HandlerResult.done(f"already {delivery.state}")
             push = agency is not None and agency.delivery_mode == "push" and agency.endpoint_url
             if not push:
                 needs_marking = delivery.sent_at is None
             else:
-                if not package_exists:
+                if raw is None and size is not None:  # a large package: one buffer, in slices
+                    raw = await repo.package_in_slices(delivery.package_id, size)
+                if not package_exists or raw is None:
                     return HandlerResult.done("package gone")
                 url = self._push_url(agency)
                 secret = self._secret(agency.push_secret_sealed) if url else None  # type: ignore[union-attr]
@@ -195,15 +200,15 @@ class DeliveryHandler:
             return HandlerResult.dead(reason)
         now = self.clock()
         node = self.settings.node_code
-        body = await anyio.to_thread.run_sync(relay_bytes, raw, node, now)
+        body = await anyio.to_thread.run_sync(relay_parts, raw, node, now)
+        del raw  # held by `body`'s slices only, and let go with them after the push
+        target = PushTarget(url, secret, body)  # type: ignore[arg-type]
+        del body
         attempt = await attempt_push(
-            job,
-            PushTarget(url, secret, body),  # type: ignore[arg-type]
-            client=self.client,
-            guard=self.guard,
-            policy=self.policy,
+            job, target, client=self.client, guard=self.guard, policy=self.policy,
             elapsed=now - started,
-        )
+        )  # fmt: skip
+        del target  # not kept through the recording transaction
         if not attempt.called:
             if attempt.result.kind == "dead":
                 await self._record_failure(job.delivery_id, attempt.result.reason)

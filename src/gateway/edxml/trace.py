@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from io import BytesIO
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -33,11 +32,23 @@ _SIGNATURE_TAG = f"{{{XMLDSIG_NAMESPACE}}}Signature"
 _HEADER_TAG = f"{{{NAMESPACE}}}edXMLHeader"
 
 
-def relay_bytes(data: bytes, organ_id: str, moment: datetime | None = None) -> bytes:
-    """The bytes a recipient, the national axis or another gateway gets from this one."""
+def relay_parts(
+    data: bytes | bytearray, organ_id: str, moment: datetime | None = None
+) -> tuple[bytes | bytearray | memoryview, ...]:
+    """The bytes a recipient, the national axis or another gateway gets from this one, as
+    pieces to send one after the other: `data` itself when signed, else the stored bytes up
+    to the insertion point, the gateway's TraceHeader, and the rest — slices of `data`, not
+    copies, so a 25 MB package is never held twice (issue 14)."""
     if carries_signature(data):
-        return data
-    return append_trace_header(data, organ_id, moment)
+        return (data,)
+    anchor, insertion = trace_insertion(data, organ_id, moment)
+    view = memoryview(data)
+    return (view[:anchor], insertion, view[anchor:])
+
+
+def relay_bytes(data: bytes | bytearray, organ_id: str, moment: datetime | None = None) -> bytes:
+    """`relay_parts` joined, for callers that need one bytes object."""
+    return b"".join(relay_parts(data, organ_id, moment))
 
 
 def trace_value(organ_id: str, moment: datetime) -> str:
@@ -45,12 +56,12 @@ def trace_value(organ_id: str, moment: datetime) -> str:
     return f"{organ_id};{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
-def carries_signature(data: bytes) -> bool:
+def carries_signature(data: bytes | bytearray) -> bool:
     """Whether the package holds an XMLDSig Signature. Streams the document and stops at the
     end of edXMLHeader (where a package signature sits), so the attachments are never read.
     Bytes it cannot read count as signed: leaving them untouched can break nothing."""
     events = etree.iterparse(
-        BytesIO(data),
+        _Reader(data),
         events=("start", "end"),
         resolve_entities=False,
         no_network=True,
@@ -74,29 +85,44 @@ _HEADER_END = re.compile(rb"</" + _PREFIX + rb"TraceHeader\s*>")
 _MESSAGE_END = re.compile(rb"</" + _PREFIX + rb"MessageHeader\s*>")
 
 
-def append_trace_header(data: bytes, organ_id: str, moment: datetime | None = None) -> bytes:
+def append_trace_header(
+    data: bytes | bytearray, organ_id: str, moment: datetime | None = None
+) -> bytes:
     """`data` with the gateway's TraceHeader inserted; raises ValueError when no insertion
     point is one a standard XML parser agrees with."""
+    anchor, insertion = trace_insertion(data, organ_id, moment)
+    view = memoryview(data)
+    return b"".join((view[:anchor], insertion, view[anchor:]))
+
+
+def trace_insertion(
+    data: bytes | bytearray, organ_id: str, moment: datetime | None = None
+) -> tuple[int, bytes]:
+    """Where the gateway's TraceHeader goes in `data` and its bytes: the package that leaves is
+    `data[:position] + insertion + data[position:]`. Raises ValueError when no insertion point
+    is one a standard XML parser agrees with."""
     timestamp = format_timestamp(moment)
     candidates = _insertions(data, organ_id, timestamp)
     if not _can_hide_markup(data):
         # text and attribute values cannot hold a literal "<": every tag the expressions
         # find is a real one, and the first insertion point is the right one
-        result = next(candidates, None)
-        if result is None:
+        found = next(candidates, None)
+        if found is None:
             raise ValueError("no MessageHeader: not an edXML package")
-        return result
+        return found
     # CDATA, a comment or a PI could hold tag-like text: keep the first insertion point that
     # the parser confirms (the new TraceHeader where it belongs, nothing else changed)
     original = _shape(_parse(data))
-    for result in candidates:
-        if _confirmed(result, original, organ_id, timestamp):
-            return result
+    for anchor, insertion in candidates:
+        if _confirmed(data, anchor, insertion, original, organ_id, timestamp):
+            return anchor, insertion
     raise ValueError("no place for the TraceHeader that a standard XML parser agrees with")
 
 
-def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[bytes]:
-    """Insertion candidates, most likely first: after the last TraceHeader of a
+def _insertions(
+    data: bytes | bytearray, organ_id: str, timestamp: str
+) -> Iterator[tuple[int, bytes]]:
+    """Insertion candidates (position, bytes), most likely first: after the last TraceHeader of a
     TraceHeaderList, else in a new TraceHeaderList after the MessageHeader."""
     newline = b"\r\n" if b"\r\n" in data[:4096] else b"\n"
     entry = (
@@ -113,32 +139,46 @@ def _insertions(data: bytes, organ_id: str, timestamp: str) -> Iterator[bytes]:
         if not last:
             indent += b"  "
         text = entry.format(
-            p=prefix, nl=newline.decode(), i=indent.decode(), organ=escape(organ_id),
+            p=prefix,
+            nl=newline.decode(),
+            i=indent.decode(),
+            organ=escape(organ_id),
             ts=timestamp,
         )
         insertion = newline + indent + b"<" + text.encode()
-        yield data[:anchor] + insertion + data[anchor:]
+        yield anchor, insertion
     for message_end in _MESSAGE_END.finditer(data):
         prefix = _prefix(message_end)
         indent = _indent_of(data, message_end.start())
         inner = indent + b"  "
         text = entry.format(
-            p=prefix, nl=newline.decode(), i=inner.decode(), organ=escape(organ_id),
+            p=prefix,
+            nl=newline.decode(),
+            i=inner.decode(),
+            organ=escape(organ_id),
             ts=timestamp,
         )
         block = (
-            newline + indent + f"<{prefix}TraceHeaderList>".encode()
-            + newline + inner + b"<" + text.encode()
-            + newline + indent + f"</{prefix}TraceHeaderList>".encode()
+            newline
+            + indent
+            + f"<{prefix}TraceHeaderList>".encode()
+            + newline
+            + inner
+            + b"<"
+            + text.encode()
+            + newline
+            + indent
+            + f"</{prefix}TraceHeaderList>".encode()
         )
-        yield data[: message_end.end()] + block + data[message_end.end() :]
+        yield message_end.end(), block
 
 
-def _can_hide_markup(data: bytes) -> bool:
-    declaration_end = data.find(b"?>") + 2 if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(
-        b"<?xml"
-    ) else 0
-    return b"<![CDATA[" in data or b"<!--" in data or b"<?" in data[declaration_end:]
+_DECLARATION = re.compile(rb"[\xef\xbb\xbf \t\r\n]*<\?xml")  # matched in place: no stripped copy
+
+
+def _can_hide_markup(data: bytes | bytearray) -> bool:
+    declaration_end = data.find(b"?>") + 2 if _DECLARATION.match(data) else 0
+    return b"<![CDATA[" in data or b"<!--" in data or data.find(b"<?", declaration_end) >= 0
 
 
 _PARSER_OPTIONS = dict(
@@ -147,10 +187,12 @@ _PARSER_OPTIONS = dict(
 )  # fmt: skip
 
 
-def _parse(data: bytes) -> etree._Element:
+def _parse(data: bytes | bytearray) -> etree._Element:
     if has_doctype(data):
         raise ValueError("a DOCTYPE: not an edXML package the gateway accepted")
-    return etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
+    _feed(parser, data, 0, len(data))
+    return parser.close()
 
 
 def _shape(root: etree._Element) -> list[tuple[str, str, list[tuple[str, str]]]]:
@@ -161,9 +203,22 @@ def _shape(root: etree._Element) -> list[tuple[str, str, list[tuple[str, str]]]]
     ]
 
 
-def _confirmed(result: bytes, original: list, organ_id: str, timestamp: str) -> bool:
+def _confirmed(
+    data: bytes | bytearray,
+    anchor: int,
+    insertion: bytes,
+    original: list,
+    organ_id: str,
+    timestamp: str,
+) -> bool:
+    # `data` had no DOCTYPE (`original` parsed) and the insertion adds none: the candidate is
+    # fed to the parser in pieces instead of being built as one more copy of the package
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
-        root = _parse(result)
+        _feed(parser, data, 0, anchor)
+        parser.feed(insertion)
+        _feed(parser, data, anchor, len(data))
+        root = parser.close()
     except etree.XMLSyntaxError:
         return False
     header = root.find(f"{_ED}edXMLEnvelope/{_ED}edXMLHeader")
@@ -185,11 +240,35 @@ def _confirmed(result: bytes, original: list, organ_id: str, timestamp: str) -> 
     return _shape(root) == original
 
 
+_FEED = 1 << 20
+
+
+class _Reader:
+    """A file over the package's buffer for the parser, read in slices: no copy of the whole
+    (BytesIO would copy a bytearray — a large package read in slices is one)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size < 0 else min(self._at + size, len(self._view))
+        piece = bytes(self._view[self._at : end])
+        self._at = end
+        return piece
+
+
+def _feed(parser: etree.XMLParser, data: bytes | bytearray, start: int, end: int) -> None:
+    """`data[start:end]` to the parser in bounded slices (lxml's feed takes no memoryview)."""
+    for at in range(start, end, _FEED):
+        parser.feed(data[at : min(at + _FEED, end)])
+
+
 def _prefix(match: re.Match[bytes]) -> str:
     return match.group(1).decode() + ":" if match.group(1) else ""
 
 
-def _indent_of(data: bytes, position: int) -> bytes:
+def _indent_of(data: bytes | bytearray, position: int) -> bytes:
     line_start = data.rfind(b"\n", 0, position) + 1
     line = data[line_start:position]
     return line[: len(line) - len(line.lstrip(b" \t"))]

@@ -192,6 +192,17 @@ class Fetched:
     trace: str | None = None  # this hop, for the X-Gateway-Trace header (edxml.trace)
 
 
+def _without_file_bytes(
+    package: DocumentPackage | StatusPackage,
+) -> DocumentPackage | StatusPackage:
+    """The package for the steps after the signature checks, which never read the files: a
+    copy without its attachments, so their decoded bytes are let go (the caller drops the
+    original)."""
+    if isinstance(package, DocumentPackage) and package.attachments:
+        return package.model_copy(update={"attachments": []})
+    return package
+
+
 def _identity(package: DocumentPackage | StatusPackage, sha: str) -> str:
     """4. The idempotency key: documents by (From, DocumentId, BussinessDocType), statuses by
     (From, ResponseFor/DocumentId, StatusCode, Timestamp)."""
@@ -262,6 +273,9 @@ class PackageService:
         self._authorise(package, principal)
         verdict = await self.signature_check(package, raw, tree)  # gateway.packages.signatures
         del tree  # the tree and its payload texts (about the package's size) go now
+        # the decoded files too (3/4 of the size): only the checks above read them, and the
+        # database write below makes a copy of `raw` while it runs
+        package = _without_file_bytes(package)
         # the unit of work starts here, after the CPU-bound checks (SQLite: take the write turn)
         await begin_write(self.session)
         sha = hashlib.sha256(raw).hexdigest()

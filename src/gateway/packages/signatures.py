@@ -101,11 +101,14 @@ class TrustSignatureCheck:
         raw: bytes,
         tree: ReadXml | None = None,
     ) -> SignatureVerdict:
-        """`tree`: the one `package` was read from (PackageService passes validation's own)."""
+        """`tree`: the one `package` was read from (PackageService passes validation's own);
+        its payload texts are let go once the envelope is verified (nothing reads them after)."""
         at = self.clock()
         report: SignatureReport = await anyio.to_thread.run_sync(
             partial(verify_for_intake, raw, tree, self.store, at=at), limiter=self.limiter
         )
+        if tree is not None:  # digested: its payload texts (the package's size) go before
+            tree.payloads.clear()  # the files are read again below
         identities = _Once(self.signers, package.sender_id)  # one registry read per package
         report, unbound = await self._bind_signer(package, report, identities)
         decision = decide(report, self.policy, policy_key(package))

@@ -92,6 +92,27 @@ async def admin_sql(url: str, sql: str) -> None:
         await conn.close()
 
 
+async def bench_settings(
+    args: argparse.Namespace, data_dir: Path, **extra: object
+) -> tuple[Settings, str | None]:
+    """Settings on a database of the run's own: SQLite in `data_dir`, or a new PostgreSQL
+    database (its name returned, for drop_bench_database) beside `--postgres-url`."""
+    if args.backend == "sqlite":
+        return Settings(data_dir=data_dir, **extra), None
+    from sqlalchemy.engine import make_url
+
+    dbname = f"gateway_bench_{uuid.uuid4().hex[:8]}"
+    await admin_sql(args.postgres_url, f'CREATE DATABASE "{dbname}"')
+    url = make_url(args.postgres_url).set(database=dbname)
+    database_url = url.render_as_string(hide_password=False)
+    return Settings(data_dir=data_dir, database_url=database_url, **extra), dbname
+
+
+async def drop_bench_database(args: argparse.Namespace, dbname: str | None) -> None:
+    if dbname:
+        await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
 async def run(args: argparse.Namespace) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="gateway-bench-")
     extra: dict[str, object] = {}
@@ -108,20 +129,7 @@ async def run(args: argparse.Namespace) -> None:
         ]
         recipients = [H17]
     size = sum(map(len, packages)) / len(packages)
-    dbname = None
-    if args.backend == "sqlite":
-        settings = Settings(data_dir=Path(tmp.name), **extra)
-    else:
-        from sqlalchemy.engine import make_url
-
-        dbname = f"gateway_bench_{uuid.uuid4().hex[:8]}"
-        await admin_sql(args.postgres_url, f'CREATE DATABASE "{dbname}"')
-        url = make_url(args.postgres_url).set(database=dbname)
-        settings = Settings(
-            data_dir=Path(tmp.name),
-            database_url=url.render_as_string(hide_password=False),
-            **extra,
-        )
+    settings, dbname = await bench_settings(args, Path(tmp.name), **extra)
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -168,8 +176,7 @@ async def run(args: argparse.Namespace) -> None:
             f"CPU {cpu / len(todo) * 1000:.1f} ms per package (this process, {args.loop})"
         )
     finally:
-        if dbname:
-            await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        await drop_bench_database(args, dbname)
         tmp.cleanup()
 
 

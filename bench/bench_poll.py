@@ -25,22 +25,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 
-from bench_intake import A80, DOCUMENT_ID, H17, SAMPLE, admin_sql
+from bench_intake import (
+    A80,
+    DOCUMENT_ID,
+    H17,
+    SAMPLE,
+    bench_settings,
+    cpu_seconds,
+    drop_bench_database,
+)
 from gateway.app import create_app
 from gateway.auth.service import Principal
 from gateway.packages.routes import get_service
 from gateway.registry.schemas import AgencyIn, SystemIn
 from gateway.registry.service import RegistryService
-from gateway.settings import Settings
 
 
 def small_packages(count: int) -> list[bytes]:
@@ -57,11 +62,6 @@ def small_packages(count: int) -> list[bytes]:
         package.attachments[0].data = b"%PDF-1.4\n" + bytes(1000) + b"\n%%EOF\n"
         out.append(strip_signatures(build_package(package)))
     return out
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 async def timed(jobs, concurrency: int) -> tuple[float, float]:
@@ -88,18 +88,7 @@ async def run(args: argparse.Namespace) -> None:
             for n in range(args.n + args.warmup)
         ]
     )
-    dbname = None
-    if args.backend == "sqlite":
-        settings = Settings(data_dir=Path(tmp.name))
-    else:
-        from sqlalchemy.engine import make_url
-
-        dbname = f"gateway_bench_{uuid.uuid4().hex[:8]}"
-        await admin_sql(args.postgres_url, f'CREATE DATABASE "{dbname}"')
-        url = make_url(args.postgres_url).set(database=dbname)
-        settings = Settings(
-            data_dir=Path(tmp.name), database_url=url.render_as_string(hide_password=False)
-        )
+    settings, dbname = await bench_settings(args, Path(tmp.name))
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -183,8 +172,7 @@ async def run(args: argparse.Namespace) -> None:
             f"fetch+ack CPU {(f_cpu + a_cpu) / n * 1000:.2f} ms per copy ({args.loop})"
         )
     finally:
-        if dbname:
-            await admin_sql(args.postgres_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        await drop_bench_database(args, dbname)
         tmp.cleanup()
 
 
